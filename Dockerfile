@@ -1,0 +1,19 @@
+# syntax=docker/dockerfile:1
+# Multi-stage build: a static smsgw binary on a minimal, non-root image.
+FROM golang:1.26 AS build
+WORKDIR /src
+COPY go.mod go.sum ./
+RUN go mod download
+COPY . .
+RUN CGO_ENABLED=0 go build -trimpath -buildvcs=false -ldflags="-s -w" -o /out/smsgw ./cmd/smsgw
+
+FROM gcr.io/distroless/static-debian12:nonroot
+COPY --from=build /out/smsgw /usr/local/bin/smsgw
+# Data dir: embedded JetStream store, local archive (dev only), index, admin.token.
+ENV SMSGW_DATA_DIR=/data \
+    SMSGW_HTTP_ADDR=0.0.0.0:8080
+VOLUME ["/data"]
+EXPOSE 8080 2775
+USER nonroot:nonroot
+ENTRYPOINT ["/usr/local/bin/smsgw"]
+CMD ["serve"]

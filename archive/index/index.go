@@ -1,0 +1,299 @@
+package index
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+
+	"github.com/smsgw/smsgw/sms"
+)
+
+const schema = `
+CREATE TABLE IF NOT EXISTS messages (
+	id              TEXT PRIMARY KEY,
+	direction       TEXT NOT NULL DEFAULT '',
+	from_number     TEXT NOT NULL DEFAULT '',
+	to_number       TEXT NOT NULL DEFAULT '',
+	employee_id     TEXT NOT NULL DEFAULT '',
+	body            TEXT,
+	verdict         TEXT NOT NULL DEFAULT '',
+	findings        TEXT NOT NULL DEFAULT '[]',
+	source          TEXT NOT NULL DEFAULT '',
+	carrier         TEXT NOT NULL DEFAULT '',
+	accepted_at     INTEGER NOT NULL DEFAULT 0,
+	archived_at     INTEGER NOT NULL DEFAULT 0,
+	segment         TEXT NOT NULL DEFAULT '',
+	status          TEXT NOT NULL DEFAULT '',
+	status_rank     INTEGER NOT NULL DEFAULT 0,
+	parts           INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS messages_by_employee ON messages(employee_id, direction, id);
+CREATE TABLE IF NOT EXISTS events (
+	message_id TEXT NOT NULL,
+	status     TEXT NOT NULL,
+	at         INTEGER NOT NULL,
+	detail     TEXT NOT NULL DEFAULT '',
+	carrier_ids TEXT NOT NULL DEFAULT '',
+	UNIQUE(message_id, status, detail)
+);
+CREATE INDEX IF NOT EXISTS events_by_message ON events(message_id, at);
+`
+
+// Index is the read model. Safe for concurrent use.
+type Index struct {
+	db *sql.DB
+}
+
+// Open opens (creating) the index database at path.
+func Open(path string) (*Index, error) {
+	dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(ON)"
+	db, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("opening index %s: %w", path, err)
+	}
+	db.SetMaxOpenConns(4)
+	if _, err := db.Exec(schema); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("creating index schema: %w", err)
+	}
+	return &Index{db: db}, nil
+}
+
+// Close closes the database.
+func (x *Index) Close() error { return x.db.Close() }
+
+// rank orders statuses so the shown status only moves forward even when
+// events arrive out of order.
+func rank(s sms.Status) int {
+	switch s {
+	case sms.StatusAccepted:
+		return 1
+	case sms.StatusFiltered:
+		return 2
+	case sms.StatusArchived:
+		return 3
+	case sms.StatusSent:
+		return 4
+	case sms.StatusDelivered, sms.StatusFailed, sms.StatusUndelivered:
+		return 8
+	case sms.StatusBlocked, sms.StatusDeadLetter:
+		return 9
+	}
+	return 0
+}
+
+// ApplyMessages upserts archived (redacted) messages.
+func (x *Index) ApplyMessages(ctx context.Context, msgs []sms.Message) error {
+	tx, err := x.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("beginning index tx: %w", err)
+	}
+	defer tx.Rollback()
+	st, err := tx.PrepareContext(ctx, `INSERT INTO messages
+		(id, direction, from_number, to_number, employee_id, body, verdict, findings, source, carrier, accepted_at, archived_at, segment)
+		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)
+		ON CONFLICT(id) DO UPDATE SET direction=excluded.direction, from_number=excluded.from_number,
+		to_number=excluded.to_number, employee_id=excluded.employee_id, body=excluded.body, verdict=excluded.verdict,
+		findings=excluded.findings, source=excluded.source, carrier=excluded.carrier, accepted_at=excluded.accepted_at,
+		archived_at=excluded.archived_at, segment=excluded.segment`)
+	if err != nil {
+		return fmt.Errorf("preparing index upsert: %w", err)
+	}
+	defer st.Close()
+	for _, m := range msgs {
+		f, _ := json.Marshal(m.Findings)
+		if m.Findings == nil {
+			f = []byte("[]")
+		}
+		if _, err := st.ExecContext(ctx, string(m.ID), string(m.Direction), m.From.E164(), m.To.E164(), m.EmployeeID,
+			m.Body, string(m.Verdict), string(f), string(m.Source), m.Carrier,
+			m.AcceptedAt.UnixNano(), m.ArchivedAt.UnixNano(), m.Segment); err != nil {
+			return fmt.Errorf("indexing message %s: %w", m.ID, err)
+		}
+	}
+	return tx.Commit()
+}
+
+// ApplyEvents records status events (idempotent: the same event twice is
+// stored once) and moves each message's status forward.
+func (x *Index) ApplyEvents(ctx context.Context, evs []sms.Event) error {
+	tx, err := x.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("beginning index tx: %w", err)
+	}
+	defer tx.Rollback()
+	ins, err := tx.PrepareContext(ctx, `INSERT OR IGNORE INTO events (message_id, status, at, detail, carrier_ids) VALUES (?,?,?,?,?)`)
+	if err != nil {
+		return fmt.Errorf("preparing event insert: %w", err)
+	}
+	defer ins.Close()
+	up, err := tx.PrepareContext(ctx, `INSERT INTO messages (id, status, status_rank, parts) VALUES (?,?,?,?)
+		ON CONFLICT(id) DO UPDATE SET
+		  status = CASE WHEN excluded.status_rank > messages.status_rank THEN excluded.status ELSE messages.status END,
+		  status_rank = MAX(messages.status_rank, excluded.status_rank),
+		  parts = MAX(messages.parts, excluded.parts)`)
+	if err != nil {
+		return fmt.Errorf("preparing status update: %w", err)
+	}
+	defer up.Close()
+	for _, e := range evs {
+		if _, err := ins.ExecContext(ctx, string(e.MessageID), string(e.Status), e.At.UnixNano(), e.Detail, strings.Join(e.CarrierIDs, ",")); err != nil {
+			return fmt.Errorf("indexing event of %s: %w", e.MessageID, err)
+		}
+		st, parts := e.Status, 0
+		if st == sms.StatusSent {
+			parts = len(e.CarrierIDs)
+		}
+		r := rank(st)
+		if st == sms.StatusDelivered {
+			// A multipart message is delivered when every part is.
+			done, err := x.partsDelivered(ctx, tx, e.MessageID)
+			if err != nil {
+				return err
+			}
+			if !done {
+				r, st = 0, ""
+			}
+		}
+		if _, err := up.ExecContext(ctx, string(e.MessageID), string(st), r, parts); err != nil {
+			return fmt.Errorf("updating status of %s: %w", e.MessageID, err)
+		}
+	}
+	return tx.Commit()
+}
+
+func (x *Index) partsDelivered(ctx context.Context, tx *sql.Tx, id sms.MessageID) (bool, error) {
+	var parts, delivered int
+	err := tx.QueryRowContext(ctx, `SELECT
+		COALESCE((SELECT parts FROM messages WHERE id = ?), 0),
+		(SELECT COUNT(*) FROM events WHERE message_id = ? AND status = 'delivered')`, string(id), string(id)).Scan(&parts, &delivered)
+	if err != nil {
+		return false, fmt.Errorf("counting delivered parts of %s: %w", id, err)
+	}
+	return parts <= 1 || delivered >= parts, nil
+}
+
+// View is a message as the API shows it: redacted body, current status,
+// history.
+type View struct {
+	sms.Message
+	Status   sms.Status  `json:"status"`
+	Parts    int         `json:"parts,omitempty"`
+	Events   []sms.Event `json:"events"`
+	Archived bool        `json:"archived"`
+}
+
+// ErrNotFound is returned for an unknown message.
+var ErrNotFound = sms.Errorf(sms.NotFound, "message_not_found", "no such message")
+
+const cols = `id, direction, from_number, to_number, employee_id, body, verdict, findings, source, carrier, accepted_at, archived_at, segment, status, parts`
+
+func scanView(sc interface{ Scan(...any) error }) (View, error) {
+	var v View
+	var id, dir, from, to, verdict, findings, source, status string
+	var body sql.NullString
+	var acc, arch int64
+	if err := sc.Scan(&id, &dir, &from, &to, &v.EmployeeID, &body, &verdict, &findings, &source, &v.Carrier, &acc, &arch, &v.Segment, &status, &v.Parts); err != nil {
+		return View{}, err
+	}
+	v.ID, v.Direction, v.From, v.To = sms.MessageID(id), sms.Direction(dir), sms.Number(from), sms.Number(to)
+	v.Body, v.Verdict, v.Source, v.Status = body.String, sms.Verdict(verdict), sms.Source(source), sms.Status(status)
+	_ = json.Unmarshal([]byte(findings), &v.Findings)
+	if acc > 0 {
+		v.AcceptedAt = time.Unix(0, acc).UTC()
+	}
+	if arch > 0 {
+		v.ArchivedAt = time.Unix(0, arch).UTC()
+		v.Archived = true
+	}
+	return v, nil
+}
+
+// Get returns one message with its history.
+func (x *Index) Get(ctx context.Context, id sms.MessageID) (View, error) {
+	row := x.db.QueryRowContext(ctx, `SELECT `+cols+` FROM messages WHERE id = ?`, string(id))
+	v, err := scanView(row)
+	if errors.Is(err, sql.ErrNoRows) {
+		return View{}, ErrNotFound
+	}
+	if err != nil {
+		return View{}, fmt.Errorf("reading message %s: %w", id, err)
+	}
+	rows, err := x.db.QueryContext(ctx, `SELECT status, at, detail, carrier_ids FROM events WHERE message_id = ? ORDER BY at, rowid`, string(id))
+	if err != nil {
+		return View{}, fmt.Errorf("reading events of %s: %w", id, err)
+	}
+	defer rows.Close()
+	v.Events = []sms.Event{}
+	for rows.Next() {
+		var e sms.Event
+		var st, ids string
+		var at int64
+		if err := rows.Scan(&st, &at, &e.Detail, &ids); err != nil {
+			return View{}, fmt.Errorf("reading events of %s: %w", id, err)
+		}
+		e.MessageID, e.Status, e.At = id, sms.Status(st), time.Unix(0, at).UTC()
+		if ids != "" {
+			e.CarrierIDs = strings.Split(ids, ",")
+		}
+		v.Events = append(v.Events, e)
+	}
+	return v, rows.Err()
+}
+
+// Query selects messages for a list.
+type Query struct {
+	EmployeeID string        // "" = any (compliance)
+	Direction  sms.Direction // "" = both
+	Before     sms.MessageID // page token: messages older than this id
+	Limit      int
+}
+
+// List returns messages newest first, and the page token for the next page
+// ("" when there is none). Only archived messages are listed.
+func (x *Index) List(ctx context.Context, q Query) ([]View, sms.MessageID, error) {
+	if q.Limit <= 0 || q.Limit > 1000 {
+		q.Limit = 50
+	}
+	var where []string
+	var args []any
+	where = append(where, "archived_at > 0")
+	if q.EmployeeID != "" {
+		where, args = append(where, "employee_id = ?"), append(args, q.EmployeeID)
+	}
+	if q.Direction != "" {
+		where, args = append(where, "direction = ?"), append(args, string(q.Direction))
+	}
+	if q.Before != "" {
+		where, args = append(where, "id < ?"), append(args, string(q.Before))
+	}
+	args = append(args, q.Limit+1)
+	rows, err := x.db.QueryContext(ctx, `SELECT `+cols+` FROM messages WHERE `+strings.Join(where, " AND ")+` ORDER BY id DESC LIMIT ?`, args...)
+	if err != nil {
+		return nil, "", fmt.Errorf("listing messages: %w", err)
+	}
+	defer rows.Close()
+	var out []View
+	for rows.Next() {
+		v, err := scanView(rows)
+		if err != nil {
+			return nil, "", fmt.Errorf("listing messages: %w", err)
+		}
+		out = append(out, v)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, "", fmt.Errorf("listing messages: %w", err)
+	}
+	var next sms.MessageID
+	if len(out) > q.Limit {
+		out = out[:q.Limit]
+		next = out[len(out)-1].ID
+	}
+	return out, next, nil
+}

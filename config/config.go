@@ -1,0 +1,114 @@
+package config
+
+import (
+	"time"
+
+	"github.com/smsgw/smsgw/filters"
+)
+
+// Config is the whole configuration. Its field tags are the keys of the
+// config file and, upper-cased with "_" for ".", of the SMSGW_* variables.
+type Config struct {
+	// DataDir holds the embedded JetStream store, the local archive (when
+	// archive.backend is local), the search index and admin.token.
+	DataDir string  `mapstructure:"data_dir"`
+	Node    string  `mapstructure:"node"` // name of this node; its read-model consumer is index-<node>
+	Log     Log     `mapstructure:"log"`
+	HTTP    HTTP    `mapstructure:"http"`
+	NATS    NATS    `mapstructure:"nats"`
+	Archive Archive `mapstructure:"archive"`
+	Filters filters.Config `mapstructure:"filters"`
+	Sandbox Sandbox `mapstructure:"sandbox"`
+	// Carriers are the SMSCs we bind to as an ESME. Routing: a number's
+	// carrier field, else DefaultCarrier, else the sandbox.
+	Carriers       []Carrier `mapstructure:"carriers"`
+	DefaultCarrier string    `mapstructure:"default_carrier"`
+	Webhook        Webhook   `mapstructure:"webhook"`
+	Pipeline       Pipeline  `mapstructure:"pipeline"`
+}
+
+// Log configures logging. Bodies, secrets and full numbers are never logged.
+type Log struct {
+	Level  string `mapstructure:"level"`  // debug | info | warn | error
+	Format string `mapstructure:"format"` // text | json
+}
+
+// HTTP configures the API listener.
+type HTTP struct {
+	Addr string `mapstructure:"addr"`
+	// MaxBodyChars bounds a message body in characters (Twilio: 1600).
+	MaxBodyChars int `mapstructure:"max_body_chars"`
+	// MaxRequestBytes bounds a request body.
+	MaxRequestBytes int64 `mapstructure:"max_request_bytes"`
+}
+
+// NATS says where JetStream is. Empty URL runs the embedded server with its
+// store under <data_dir>/jetstream.
+type NATS struct {
+	URL       string `mapstructure:"url"`
+	CredsFile string `mapstructure:"creds_file"`
+	Replicas  int    `mapstructure:"replicas"`
+	// Listen exposes the embedded server on host:port (optional).
+	Listen string `mapstructure:"listen"`
+}
+
+// Archive configures the immutable archive.
+type Archive struct {
+	Backend string `mapstructure:"backend"` // local | s3
+	// Dir for the local backend; default <data_dir>/archive.
+	Dir string `mapstructure:"dir"`
+	S3  S3     `mapstructure:"s3"`
+	// RetentionDays is the COMPLIANCE retention of every segment (default 7 years).
+	RetentionDays int `mapstructure:"retention_days"`
+	// A segment is written when it holds SegmentMaxRecords or its first record is SegmentMaxAge old.
+	SegmentMaxRecords int           `mapstructure:"segment_max_records"`
+	SegmentMaxAge     time.Duration `mapstructure:"segment_max_age"`
+}
+
+// S3 is an S3-compatible bucket with Object Lock enabled.
+type S3 struct {
+	Endpoint        string `mapstructure:"endpoint"`
+	Region          string `mapstructure:"region"`
+	Bucket          string `mapstructure:"bucket"`
+	AccessKeyID     string `mapstructure:"access_key_id"`
+	SecretAccessKey string `mapstructure:"secret_access_key"`
+	UseTLS          bool   `mapstructure:"use_tls"`
+	Prefix          string `mapstructure:"prefix"`
+}
+
+// Sandbox is the built-in SMSC simulator: it acks submits and returns
+// delivery receipts, so the gateway works end to end with no carrier.
+type Sandbox struct {
+	Enabled bool   `mapstructure:"enabled"`
+	Addr    string `mapstructure:"addr"` // loopback host:port; port 0 picks a free one
+}
+
+// Carrier is one SMSC we bind to as a transceiver.
+type Carrier struct {
+	Name          string        `mapstructure:"name"`
+	Addr          string        `mapstructure:"addr"`
+	SystemID      string        `mapstructure:"system_id"`
+	Password      string        `mapstructure:"password"`
+	SystemType    string        `mapstructure:"system_type"`
+	Window        int           `mapstructure:"window"`
+	RatePerSecond float64       `mapstructure:"rate_per_second"`
+	EnquireLink   time.Duration `mapstructure:"enquire_link"`
+	TLS           bool          `mapstructure:"tls"`
+}
+
+// Webhook configures MO delivery to employees' webhooks.
+type Webhook struct {
+	Timeout     time.Duration `mapstructure:"timeout"`
+	MaxAttempts int           `mapstructure:"max_attempts"`
+}
+
+// Pipeline tunes the stages.
+type Pipeline struct {
+	// MaxDeliver is how often a stage tries a message before it is parked in DEAD.
+	MaxDeliver int `mapstructure:"max_deliver"`
+	// IngressKey, if set, is a base64 32-byte key: raw bodies on INGRESS are
+	// AES-256-GCM encrypted at rest.
+	IngressKey string `mapstructure:"ingress_key"`
+	// ReceiptWait is how long a receipt waits for its submit to be correlated.
+	ReceiptWait time.Duration `mapstructure:"receipt_wait"`
+}

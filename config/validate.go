@@ -1,0 +1,180 @@
+package config
+
+import (
+	"encoding/base64"
+	"fmt"
+	"net"
+	"strconv"
+	"strings"
+)
+
+// FieldError is one problem with one key.
+type FieldError struct {
+	Key     string
+	Problem string
+}
+
+func (e FieldError) Error() string { return e.Key + ": " + e.Problem }
+
+// Validate checks the whole configuration and returns every problem found,
+// each naming its key; nil means valid.
+func (c Config) Validate() []error {
+	var errs []error
+	add := func(key, format string, args ...any) {
+		errs = append(errs, FieldError{Key: key, Problem: fmt.Sprintf(format, args...)})
+	}
+	if strings.TrimSpace(c.DataDir) == "" {
+		add("data_dir", "must not be empty")
+	}
+	if c.Node == "" || strings.ContainsAny(c.Node, " .*>\t") {
+		add("node", "must be a non-empty name of letters, digits, - and _ (got %q)", c.Node)
+	}
+	switch c.Log.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		add("log.level", "unknown level %q (want debug, info, warn or error)", c.Log.Level)
+	}
+	switch c.Log.Format {
+	case "text", "json":
+	default:
+		add("log.format", "unknown format %q (want text or json)", c.Log.Format)
+	}
+	if err := checkHostPort(c.HTTP.Addr); err != nil {
+		add("http.addr", "%v", err)
+	}
+	if c.HTTP.MaxBodyChars < 1 || c.HTTP.MaxBodyChars > 10000 {
+		add("http.max_body_chars", "must be between 1 and 10000 (got %d)", c.HTTP.MaxBodyChars)
+	}
+	if c.HTTP.MaxRequestBytes < 1024 {
+		add("http.max_request_bytes", "must be at least 1024 (got %d)", c.HTTP.MaxRequestBytes)
+	}
+	if c.NATS.Replicas < 1 || c.NATS.Replicas > 5 {
+		add("nats.replicas", "must be between 1 and 5 (got %d)", c.NATS.Replicas)
+	}
+	if c.NATS.URL == "" && c.NATS.Replicas > 1 {
+		add("nats.replicas", "the embedded server is a single node: replicas must be 1 unless nats.url names a cluster")
+	}
+	if c.NATS.Listen != "" {
+		if err := checkHostPort(c.NATS.Listen); err != nil {
+			add("nats.listen", "%v", err)
+		}
+	}
+	switch c.Archive.Backend {
+	case "local":
+	case "s3":
+		s := c.Archive.S3
+		if s.Endpoint == "" {
+			add("archive.s3.endpoint", "required when archive.backend is s3 (e.g. s3.amazonaws.com)")
+		}
+		if s.Bucket == "" {
+			add("archive.s3.bucket", "required when archive.backend is s3 (a bucket created with Object Lock enabled)")
+		}
+		if s.AccessKeyID == "" {
+			add("archive.s3.access_key_id", "required when archive.backend is s3")
+		}
+		if s.SecretAccessKey == "" {
+			add("archive.s3.secret_access_key", "required when archive.backend is s3")
+		}
+	default:
+		add("archive.backend", "unknown backend %q (want local or s3)", c.Archive.Backend)
+	}
+	if c.Archive.RetentionDays < 1 || c.Archive.RetentionDays > 100*365 {
+		add("archive.retention_days", "must be between 1 and 36500 (got %d)", c.Archive.RetentionDays)
+	}
+	if c.Archive.SegmentMaxRecords < 1 || c.Archive.SegmentMaxRecords > 100000 {
+		add("archive.segment_max_records", "must be between 1 and 100000 (got %d)", c.Archive.SegmentMaxRecords)
+	}
+	if c.Archive.SegmentMaxAge <= 0 || c.Archive.SegmentMaxAge > 60e9 {
+		add("archive.segment_max_age", "must be between 1ms and 60s (got %s)", c.Archive.SegmentMaxAge)
+	}
+	for _, e := range c.Filters.Validate() {
+		errs = append(errs, e)
+	}
+	if c.Sandbox.Enabled {
+		host, _, err := net.SplitHostPort(c.Sandbox.Addr)
+		if err != nil {
+			add("sandbox.addr", "%v", err)
+		} else if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+			add("sandbox.addr", "the sandbox carrier listens on loopback only (got host %q)", host)
+		}
+	}
+	names := map[string]bool{"sandbox": c.Sandbox.Enabled}
+	for i, cr := range c.Carriers {
+		k := fmt.Sprintf("carriers[%d]", i)
+		switch {
+		case cr.Name == "":
+			add(k+".name", "required")
+		case cr.Name == "sandbox":
+			add(k+".name", `"sandbox" is reserved for the built-in carrier`)
+		case names[cr.Name]:
+			add(k+".name", "duplicate carrier name %q", cr.Name)
+		}
+		names[cr.Name] = true
+		if err := checkHostPort(cr.Addr); err != nil {
+			add(k+".addr", "%v", err)
+		}
+		if cr.SystemID == "" || len(cr.SystemID) > 15 {
+			add(k+".system_id", "required, at most 15 characters (SMPP 3.4)")
+		}
+		if len(cr.Password) > 8 {
+			add(k+".password", "at most 8 characters (SMPP 3.4)")
+		}
+		if len(cr.SystemType) > 12 {
+			add(k+".system_type", "at most 12 characters (SMPP 3.4)")
+		}
+		if cr.Window < 0 || cr.Window > 1024 {
+			add(k+".window", "must be between 0 (default 64) and 1024 (got %d)", cr.Window)
+		}
+		if cr.RatePerSecond < 0 {
+			add(k+".rate_per_second", "must not be negative")
+		}
+	}
+	if c.DefaultCarrier != "" && !names[c.DefaultCarrier] {
+		add("default_carrier", "no carrier named %q (enabled: %s)", c.DefaultCarrier, strings.Join(keysOf(names), ", "))
+	}
+	if len(c.Carriers) == 0 && !c.Sandbox.Enabled {
+		add("carriers", "no carrier configured and the sandbox is disabled: outbound messages would have nowhere to go")
+	}
+	if c.Webhook.Timeout <= 0 {
+		add("webhook.timeout", "must be positive (got %s)", c.Webhook.Timeout)
+	}
+	if c.Webhook.MaxAttempts < 1 || c.Webhook.MaxAttempts > 100 {
+		add("webhook.max_attempts", "must be between 1 and 100 (got %d)", c.Webhook.MaxAttempts)
+	}
+	if c.Pipeline.MaxDeliver < 2 || c.Pipeline.MaxDeliver > 100 {
+		add("pipeline.max_deliver", "must be between 2 and 100 (got %d)", c.Pipeline.MaxDeliver)
+	}
+	if c.Pipeline.IngressKey != "" {
+		k, err := base64.StdEncoding.DecodeString(c.Pipeline.IngressKey)
+		if err != nil || len(k) != 32 {
+			add("pipeline.ingress_key", "must be 32 bytes, base64-encoded (e.g. `openssl rand -base64 32`)")
+		}
+	}
+	if c.Pipeline.ReceiptWait <= 0 {
+		add("pipeline.receipt_wait", "must be positive (got %s)", c.Pipeline.ReceiptWait)
+	}
+	return errs
+}
+
+func checkHostPort(s string) error {
+	host, port, err := net.SplitHostPort(s)
+	if err != nil {
+		return fmt.Errorf("want host:port (got %q)", s)
+	}
+	_ = host
+	p, err := strconv.Atoi(port)
+	if err != nil || p < 0 || p > 65535 {
+		return fmt.Errorf("port must be 0-65535 (got %q)", port)
+	}
+	return nil
+}
+
+func keysOf(m map[string]bool) []string {
+	var out []string
+	for k, ok := range m {
+		if ok {
+			out = append(out, k)
+		}
+	}
+	return out
+}

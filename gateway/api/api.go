@@ -1,0 +1,229 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"mime"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/smsgw/smsgw/archive/index"
+	"github.com/smsgw/smsgw/internal/auth"
+	"github.com/smsgw/smsgw/numbers"
+	"github.com/smsgw/smsgw/sms"
+)
+
+// Acceptor persists a message at ingress (internal/app.Ingress).
+type Acceptor interface {
+	Accept(ctx context.Context, m *sms.Message) error
+	AcceptOnce(ctx context.Context, m *sms.Message, scope, key string, request []byte) (bool, error)
+}
+
+// Reader is the read model (archive/index.Index).
+type Reader interface {
+	Get(ctx context.Context, id sms.MessageID) (index.View, error)
+	List(ctx context.Context, q index.Query) ([]index.View, sms.MessageID, error)
+}
+
+// Redactor returns the redacted form of a text; used to fingerprint
+// idempotent requests without storing raw text.
+type Redactor func(text string) string
+
+// Config is what the API needs.
+type Config struct {
+	MaxBodyChars    int
+	MaxRequestBytes int64
+	Ingress         Acceptor
+	Reader          Reader
+	Directory       *numbers.Directory
+	Tokens          *auth.Tokens
+	Redact          Redactor
+	// SandboxMO, when set, makes the sandbox carrier send an MO text
+	// (POST /v1/sandbox/inbound).
+	SandboxMO func(ctx context.Context, from, to sms.Number, body string) error
+	// Ready reports readiness for /readyz.
+	Ready func() bool
+	Log   *slog.Logger
+}
+
+// Server is the HTTP handler.
+type Server struct {
+	cfg Config
+	mux *http.ServeMux
+
+	mu      sync.Mutex
+	holding map[string]heldNumbers // employee id -> numbers, cached briefly
+}
+
+type heldNumbers struct {
+	nums []sms.Number
+	exp  time.Time
+}
+
+// New returns the API handler.
+func New(cfg Config) *Server {
+	if cfg.Log == nil {
+		cfg.Log = slog.Default()
+	}
+	s := &Server{cfg: cfg, mux: http.NewServeMux(), holding: map[string]heldNumbers{}}
+	s.routes()
+	return s
+}
+
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.Header().Set("Cache-Control", "no-store")
+	s.mux.ServeHTTP(w, r)
+}
+
+func (s *Server) routes() {
+	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	s.mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		if s.cfg.Ready != nil && !s.cfg.Ready() {
+			writeError(w, sms.Errorf(sms.Unavailable, "not_ready", "not ready"))
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+	})
+	s.mux.Handle("POST /v1/messages", s.auth(auth.RoleEmployee, s.sendMessage))
+	s.mux.Handle("GET /v1/messages/{id}", s.auth("", s.getMessage))
+	s.mux.Handle("GET /v1/messages", s.auth("", s.listMessages))
+	s.mux.Handle("GET /v1/me", s.auth("", s.me))
+
+	s.mux.Handle("POST /v1/numbers", s.auth(auth.RoleAdmin, s.addNumber))
+	s.mux.Handle("GET /v1/numbers", s.auth(auth.RoleAdmin, s.listNumbers))
+	s.mux.Handle("GET /v1/numbers/{number}", s.auth(auth.RoleAdmin, s.getNumber))
+	s.mux.Handle("POST /v1/numbers/{number}/assign", s.auth(auth.RoleAdmin, s.assignNumber))
+	s.mux.Handle("POST /v1/numbers/{number}/release", s.auth(auth.RoleAdmin, s.releaseNumber))
+	s.mux.Handle("POST /v1/employees", s.auth(auth.RoleAdmin, s.createEmployee))
+	s.mux.Handle("GET /v1/employees", s.auth(auth.RoleAdmin, s.listEmployees))
+	s.mux.Handle("GET /v1/employees/{id}", s.auth(auth.RoleAdmin, s.getEmployee))
+	s.mux.Handle("PUT /v1/employees/{id}/webhook", s.auth(auth.RoleAdmin, s.setWebhook))
+	s.mux.Handle("POST /v1/employees/{id}/tokens", s.auth(auth.RoleAdmin, s.issueToken))
+	s.mux.Handle("POST /v1/sandbox/inbound", s.auth(auth.RoleAdmin, s.sandboxInbound))
+	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, sms.Errorf(sms.NotFound, "not_found", "no such endpoint: %s %s", r.Method, r.URL.Path))
+	})
+}
+
+type ctxKey struct{}
+
+func tokenOf(ctx context.Context) auth.Token {
+	t, _ := ctx.Value(ctxKey{}).(auth.Token)
+	return t
+}
+
+// auth checks the bearer token and, if role is set, that the token has it.
+func (s *Server) auth(role string, h http.HandlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hdr := r.Header.Get("Authorization")
+		plain, ok := strings.CutPrefix(hdr, "Bearer ")
+		if !ok {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="smsgw"`)
+			writeError(w, sms.Errorf(sms.Unauthorized, "unauthorized", "missing or invalid bearer token"))
+			return
+		}
+		tok, err := s.cfg.Tokens.Lookup(r.Context(), strings.TrimSpace(plain))
+		if err != nil {
+			if sms.KindOf(err) == sms.Unauthorized {
+				w.Header().Set("WWW-Authenticate", `Bearer realm="smsgw", error="invalid_token"`)
+			}
+			writeError(w, err)
+			return
+		}
+		if role != "" && !tok.Has(role) {
+			writeError(w, sms.Errorf(sms.Forbidden, "forbidden", "this token lacks the %s role", role))
+			return
+		}
+		h(w, r.WithContext(context.WithValue(r.Context(), ctxKey{}, tok)))
+	})
+}
+
+// decode reads a JSON request body into v with the API's rules: JSON
+// content type (415), size limit (413), well-formed (400 malformed_json),
+// no unknown fields (400 unknown_field), a single object.
+func (s *Server) decode(w http.ResponseWriter, r *http.Request, v any) ([]byte, error) {
+	ct := r.Header.Get("Content-Type")
+	mt, _, err := mime.ParseMediaType(ct)
+	if err != nil || mt != "application/json" {
+		return nil, sms.Errorf(sms.Unsupported, "unsupported_media_type", "Content-Type must be application/json")
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.cfg.MaxRequestBytes))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return nil, sms.Errorf(sms.TooLarge, "payload_too_large", "request body exceeds %d bytes", s.cfg.MaxRequestBytes)
+		}
+		return nil, sms.Wrap(sms.Invalid, "malformed_request", "could not read the request body", err)
+	}
+	dec := json.NewDecoder(strings.NewReader(string(body)))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		if f, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
+			return nil, &fieldError{Error: sms.Errorf(sms.Invalid, "unknown_field", "unknown field %s", f), field: strings.Trim(f, `"`)}
+		}
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) {
+			return nil, &fieldError{Error: sms.Errorf(sms.Invalid, "invalid_type", "field %s must be a %s", te.Field, te.Type.Kind()), field: te.Field}
+		}
+		return nil, sms.Errorf(sms.Invalid, "malformed_json", "request body is not valid JSON")
+	}
+	if dec.More() {
+		return nil, sms.Errorf(sms.Invalid, "malformed_json", "request body must be a single JSON object")
+	}
+	return body, nil
+}
+
+// fieldError is an *sms.Error that names the request field at fault.
+type fieldError struct {
+	*sms.Error
+	field string
+}
+
+func (e *fieldError) Unwrap() error { return e.Error }
+
+func withField(err error, field string) error {
+	var se *sms.Error
+	if errors.As(err, &se) {
+		return &fieldError{Error: se, field: field}
+	}
+	return err
+}
+
+type errorBody struct {
+	Error struct {
+		Code    string `json:"code"`
+		Message string `json:"message"`
+		Field   string `json:"field,omitempty"`
+	} `json:"error"`
+}
+
+func writeError(w http.ResponseWriter, err error) {
+	var b errorBody
+	b.Error.Code = sms.CodeOf(err)
+	b.Error.Message = sms.PublicMessage(err)
+	var fe *fieldError
+	if errors.As(err, &fe) {
+		b.Error.Field = fe.field
+	}
+	k := sms.KindOf(err)
+	if k == sms.Throttled || k == sms.Unavailable {
+		w.Header().Set("Retry-After", "1")
+	}
+	writeJSON(w, k.HTTPStatus(), b)
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(v)
+}

@@ -1,0 +1,311 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/smsgw/smsgw/archive"
+	"github.com/smsgw/smsgw/archive/index"
+	"github.com/smsgw/smsgw/config"
+	"github.com/smsgw/smsgw/filters"
+	"github.com/smsgw/smsgw/gateway/api"
+	"github.com/smsgw/smsgw/gateway/smpp"
+	"github.com/smsgw/smsgw/gateway/smsc"
+	"github.com/smsgw/smsgw/internal/auth"
+	"github.com/smsgw/smsgw/internal/bus"
+	"github.com/smsgw/smsgw/numbers"
+	"github.com/smsgw/smsgw/sms"
+)
+
+// SandboxCarrier is the route name of the built-in SMSC simulator.
+const SandboxCarrier = "sandbox"
+
+// App is one running gateway node.
+type App struct {
+	cfg config.Config
+	log *slog.Logger
+
+	Bus       *bus.Bus
+	Directory *numbers.Directory
+	Tokens    *auth.Tokens
+	Index     *index.Index
+	Ingress   *Ingress
+	Store     archive.Store
+	Chain     *filters.Chain
+	Sandbox   *smsc.Server // nil when disabled
+
+	carriers map[string]*smpp.Client
+	httpLn   net.Listener
+	httpSrv  *http.Server
+
+	// AdminTokenPath is where the bootstrap admin token is; AdminTokenNew
+	// says whether this start created it.
+	AdminTokenPath string
+	AdminTokenNew  bool
+
+	closeOnce sync.Once
+}
+
+// New opens everything a node needs — bus, archive store (checked),
+// index, listeners — without starting the stages. Errors name what failed
+// and, where there is one, the fix.
+func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *App, err error) {
+	if errs := cfg.Validate(); len(errs) > 0 {
+		return nil, fmt.Errorf("invalid configuration: %w", errors.Join(errs...))
+	}
+	a := &App{cfg: cfg, log: log, carriers: map[string]*smpp.Client{}}
+	defer func() {
+		if err != nil {
+			a.Close()
+		}
+	}()
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("creating data dir %s: %w", cfg.DataDir, err)
+	}
+	if a.Chain, err = filters.New(cfg.Filters); err != nil {
+		return nil, fmt.Errorf("compiling filters: %w", err)
+	}
+	if a.Store, err = openStore(ctx, cfg, log); err != nil {
+		return nil, err
+	}
+	a.Bus, err = bus.Open(ctx, bus.Config{
+		URL: cfg.NATS.URL, CredsFile: cfg.NATS.CredsFile, Replicas: cfg.NATS.Replicas,
+		Embedded: bus.EmbeddedConfig{StoreDir: filepath.Join(cfg.DataDir, "jetstream"), Listen: cfg.NATS.Listen},
+	})
+	if err != nil {
+		return nil, err
+	}
+	a.Directory = numbers.New(a.Bus)
+	a.Tokens = auth.New(a.Bus)
+	cdc, err := newCodec(cfg.Pipeline.IngressKey)
+	if err != nil {
+		return nil, err
+	}
+	a.Ingress = &Ingress{bus: a.Bus, codec: cdc, idem: a.Bus.KV(bus.BucketIdempotency)}
+	if a.Index, err = index.Open(filepath.Join(cfg.DataDir, "index.db")); err != nil {
+		return nil, err
+	}
+	if a.AdminTokenPath, a.AdminTokenNew, err = a.Tokens.Bootstrap(ctx, cfg.DataDir); err != nil {
+		return nil, fmt.Errorf("bootstrapping admin token: %w", err)
+	}
+	if cfg.Sandbox.Enabled {
+		if a.Sandbox, err = smsc.New(smsc.Config{Addr: cfg.Sandbox.Addr, SystemID: "smsgw", Password: "sandbox"}); err != nil {
+			return nil, fmt.Errorf("starting sandbox carrier: %w", err)
+		}
+		a.carriers[SandboxCarrier] = smpp.NewClient(smpp.ClientConfig{
+			Name: SandboxCarrier, Addr: a.Sandbox.Addr(), SystemID: "smsgw", Password: "sandbox", Window: 256,
+		}, &carrierIn{name: SandboxCarrier, bus: a.Bus, ingress: a.Ingress, dir: a.Directory, log: log})
+	}
+	for _, c := range cfg.Carriers {
+		cc := smpp.ClientConfig{Name: c.Name, Addr: c.Addr, SystemID: c.SystemID, Password: c.Password, SystemType: c.SystemType,
+			Window: c.Window, RatePerSecond: c.RatePerSecond, EnquireLink: c.EnquireLink}
+		if c.TLS {
+			cc.TLS = tlsConfigFor(c.Addr)
+		}
+		a.carriers[c.Name] = smpp.NewClient(cc, &carrierIn{name: c.Name, bus: a.Bus, ingress: a.Ingress, dir: a.Directory, log: log})
+	}
+	if a.httpLn, err = net.Listen("tcp", cfg.HTTP.Addr); err != nil {
+		return nil, fmt.Errorf("listening on http.addr %s: %w", cfg.HTTP.Addr, err)
+	}
+	a.httpSrv = &http.Server{
+		Handler:           a.apiHandler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	return a, nil
+}
+
+func openStore(ctx context.Context, cfg config.Config, log *slog.Logger) (archive.Store, error) {
+	var st archive.Store
+	switch cfg.Archive.Backend {
+	case "s3":
+		s := cfg.Archive.S3
+		s3, err := archive.NewS3Store(archive.S3Config{Endpoint: s.Endpoint, Region: s.Region, Bucket: s.Bucket,
+			AccessKey: s.AccessKeyID, SecretKey: s.SecretAccessKey, UseTLS: s.UseTLS, Prefix: s.Prefix})
+		if err != nil {
+			return nil, fmt.Errorf("opening S3 archive: %w", err)
+		}
+		st = s3
+	default:
+		dir := cfg.Archive.Dir
+		if dir == "" {
+			dir = filepath.Join(cfg.DataDir, "archive")
+		}
+		l, err := archive.NewLocalStore(dir)
+		if err != nil {
+			return nil, fmt.Errorf("opening local archive: %w", err)
+		}
+		log.Warn("ARCHIVE IS NOT WORM — development only: the local directory archive can be changed or deleted by anyone with file access; use archive.backend=s3 with an Object Lock bucket in production", "dir", dir)
+		st = l
+	}
+	cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if err := st.Check(cctx); err != nil {
+		return nil, fmt.Errorf("checking archive store: %w", err)
+	}
+	return st, nil
+}
+
+func (a *App) apiHandler() http.Handler {
+	cfg := api.Config{
+		MaxBodyChars: a.cfg.HTTP.MaxBodyChars, MaxRequestBytes: a.cfg.HTTP.MaxRequestBytes,
+		Ingress: a.Ingress, Reader: a.Index, Directory: a.Directory, Tokens: a.Tokens,
+		Redact: func(t string) string { return a.Chain.Apply(t).Text },
+		Ready:  a.Bus.Healthy,
+		Log:    a.log,
+	}
+	if a.Sandbox != nil {
+		cfg.SandboxMO = func(ctx context.Context, from, to sms.Number, body string) error {
+			return a.Sandbox.SendMO(ctx, from.Digits(), to.Digits(), body)
+		}
+	}
+	return api.New(cfg)
+}
+
+// HTTPAddr is the address the API listens on.
+func (a *App) HTTPAddr() string { return a.httpLn.Addr().String() }
+
+func (a *App) defaultCarrier() string {
+	if a.cfg.DefaultCarrier != "" {
+		return a.cfg.DefaultCarrier
+	}
+	if len(a.cfg.Carriers) > 0 {
+		return a.cfg.Carriers[0].Name
+	}
+	return SandboxCarrier
+}
+
+// Run runs the node until ctx is cancelled, then shuts down in this order:
+//
+//  1. the HTTP API stops accepting and finishes requests in flight;
+//  2. the stages stop fetching and finish the batch in hand (acks sent);
+//  3. carrier binds unbind (no submit is in flight any more);
+//  4. the sandbox SMSC closes;
+//  5. the index closes and the bus drains and stops (Close).
+//
+// Whatever was accepted but not finished stays in JetStream and is picked
+// up by the next start.
+func (a *App) Run(ctx context.Context) error {
+	stageCtx, stopStages := context.WithCancel(context.WithoutCancel(ctx))
+	carrierCtx, stopCarriers := context.WithCancel(context.WithoutCancel(ctx))
+	sandboxCtx, stopSandbox := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopStages()
+	defer stopCarriers()
+	defer stopSandbox()
+
+	fail := make(chan error, 16)
+	var sandboxWG, carrierWG, stageWG sync.WaitGroup
+	if a.Sandbox != nil {
+		sandboxWG.Add(1)
+		go func() {
+			defer sandboxWG.Done()
+			if err := a.Sandbox.Run(sandboxCtx); err != nil {
+				fail <- fmt.Errorf("sandbox carrier: %w", err)
+			}
+		}()
+	}
+	carriers := map[string]Carrier{}
+	for name, c := range a.carriers {
+		carriers[name] = c
+		carrierWG.Add(1)
+		go func() {
+			defer carrierWG.Done()
+			if err := c.Run(carrierCtx); err != nil {
+				fail <- fmt.Errorf("carrier %s: %w", name, err)
+			}
+		}()
+	}
+	ids := a.Bus.KV(bus.BucketCarrierIDs)
+	fs := &filterStage{bus: a.Bus, codec: a.Ingress.codec, chain: a.Chain, maxDeliver: a.cfg.Pipeline.MaxDeliver, log: a.log.With("stage", "filter")}
+	as := &archiveStage{bus: a.Bus, store: a.Store, ids: a.Bus.KV(bus.BucketArchiveIDs),
+		retention:  time.Duration(a.cfg.Archive.RetentionDays) * 24 * time.Hour,
+		maxRecords: a.cfg.Archive.SegmentMaxRecords, maxAge: a.cfg.Archive.SegmentMaxAge, log: a.log.With("stage", "archive")}
+	mt := &mtStage{bus: a.Bus, carriers: carriers, defaultCarrier: a.defaultCarrier(), ids: ids, maxDeliver: a.cfg.Pipeline.MaxDeliver, log: a.log.With("stage", "deliver-mt")}
+	mo := &moStage{bus: a.Bus, dir: a.Directory, client: &http.Client{Timeout: a.cfg.Webhook.Timeout}, maxAttempts: a.cfg.Webhook.MaxAttempts, log: a.log.With("stage", "deliver-mo")}
+	rs := &receiptStage{bus: a.Bus, ids: ids, receiptWait: a.cfg.Pipeline.ReceiptWait, log: a.log.With("stage", "receipts")}
+	ix := &indexer{idx: a.Index, node: a.cfg.Node, log: a.log.With("stage", "index")}
+	stages := []struct {
+		cfg bus.StageConfig
+		h   bus.Handler
+	}{
+		{fs.config(), fs.handle}, {as.config(), as.handle}, {mt.config(), mt.handle}, {mo.config(), mo.handle},
+		{rs.config(), rs.handle}, {ix.messagesConfig(), ix.handleMessages}, {ix.eventsConfig(), ix.handleEvents},
+	}
+	for _, st := range stages {
+		stageWG.Add(1)
+		go func() {
+			defer stageWG.Done()
+			if err := a.Bus.Consume(stageCtx, st.cfg, st.h); err != nil {
+				fail <- fmt.Errorf("stage %s: %w", st.cfg.Durable, err)
+			}
+		}()
+	}
+	httpDone := make(chan error, 1)
+	go func() {
+		err := a.httpSrv.Serve(a.httpLn)
+		if errors.Is(err, http.ErrServerClosed) {
+			err = nil
+		}
+		httpDone <- err
+	}()
+	a.log.Info("smsgw running", "http", a.HTTPAddr(), "archive", a.Store.Kind(), "worm", a.Store.WORM(), "carriers", len(a.carriers))
+
+	var runErr error
+	select {
+	case <-ctx.Done():
+	case runErr = <-fail:
+		a.log.Error("component failed; shutting down", "err", runErr)
+	case runErr = <-httpDone:
+		if runErr != nil {
+			runErr = fmt.Errorf("http server: %w", runErr)
+		}
+	}
+	a.log.Info("shutting down")
+	g, _ := errgroup.WithContext(context.Background())
+	g.Go(func() error {
+		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		return a.httpSrv.Shutdown(sctx)
+	})
+	_ = g.Wait()
+	stopStages()
+	stageWG.Wait()
+	stopCarriers()
+	carrierWG.Wait()
+	stopSandbox()
+	sandboxWG.Wait()
+	a.Close()
+	a.log.Info("stopped")
+	return runErr
+}
+
+// Close releases everything New opened. Idempotent; Run calls it.
+func (a *App) Close() {
+	a.closeOnce.Do(func() {
+		if a.httpLn != nil {
+			_ = a.httpLn.Close()
+		}
+		if a.Sandbox != nil {
+			_ = a.Sandbox.Close()
+		}
+		if a.Index != nil {
+			_ = a.Index.Close()
+		}
+		if a.Bus != nil {
+			a.Bus.Close()
+		}
+	})
+}

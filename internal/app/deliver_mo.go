@@ -1,0 +1,157 @@
+package app
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/smsgw/smsgw/internal/bus"
+	"github.com/smsgw/smsgw/numbers"
+	"github.com/smsgw/smsgw/sms"
+)
+
+// SignatureHeader carries the webhook signature: "t=<unix>,v1=<hex>",
+// where v1 = HMAC-SHA256(secret, "<unix>.<body>"). Receivers should
+// recompute it, compare in constant time and reject old timestamps.
+const SignatureHeader = "Smsgw-Signature"
+
+// Sign returns the SignatureHeader value for body at time t.
+func Sign(secret string, t time.Time, body []byte) string {
+	ts := strconv.FormatInt(t.Unix(), 10)
+	mac := hmac.New(sha256.New, []byte(secret))
+	mac.Write([]byte(ts))
+	mac.Write([]byte("."))
+	mac.Write(body)
+	return "t=" + ts + ",v1=" + hex.EncodeToString(mac.Sum(nil))
+}
+
+// WebhookPayload is what an employee's webhook receives for an MO text.
+type WebhookPayload struct {
+	Type     string        `json:"type"` // "message.inbound"
+	ID       sms.MessageID `json:"id"`
+	From     string        `json:"from"`
+	To       string        `json:"to"`
+	Body     string        `json:"body"` // redacted
+	Verdict  sms.Verdict   `json:"verdict"`
+	Findings []sms.Finding `json:"findings,omitempty"`
+	At       time.Time     `json:"accepted_at"`
+}
+
+// moStage consumes ARCHIVED inbound messages and hands them to the
+// employee holding the number: their webhook (signed, retried with
+// backoff) or, without a webhook, their inbox (GET /v1/messages).
+type moStage struct {
+	bus         *bus.Bus
+	dir         *numbers.Directory
+	client      *http.Client
+	maxAttempts int
+	log         *slog.Logger
+}
+
+func (s *moStage) config() bus.StageConfig {
+	return bus.StageConfig{
+		Stream: bus.StreamArchived, Durable: bus.ConsumerDeliverMO, Filter: []string{bus.SubjArchivedIn},
+		MaxDeliver: s.maxAttempts, AckWait: time.Minute, Batch: 128, MaxAckPending: 2048,
+	}
+}
+
+func (s *moStage) handle(ctx context.Context, batch []*bus.Msg) {
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var evs []sms.Event
+	for _, in := range batch {
+		m, err := decodeMessage(in.Data)
+		if err != nil {
+			_ = in.Term()
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if ev := s.deliver(ctx, in, m); ev != nil {
+				mu.Lock()
+				evs = append(evs, *ev)
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	emit(ctx, s.bus, evs...)
+}
+
+func (s *moStage) deliver(ctx context.Context, in *bus.Msg, m *sms.Message) *sms.Event {
+	if m.Verdict == sms.VerdictBlocked {
+		_ = in.Ack()
+		return nil
+	}
+	if m.EmployeeID == "" {
+		_ = in.Ack()
+		ev := event(m.ID, sms.StatusUndelivered, "no_holder")
+		return &ev
+	}
+	e, _, err := s.dir.Employee(ctx, m.EmployeeID)
+	if err != nil {
+		if sms.KindOf(err) == sms.NotFound {
+			_ = in.Ack()
+			ev := event(m.ID, sms.StatusUndelivered, "no_employee")
+			return &ev
+		}
+		_ = in.Nak(backoff(in.Deliveries))
+		return nil
+	}
+	if e.WebhookURL == "" {
+		_ = in.Ack()
+		ev := event(m.ID, sms.StatusDelivered, "inbox")
+		return &ev
+	}
+	status, err := s.post(ctx, e, m)
+	if err == nil {
+		_ = in.Ack()
+		ev := event(m.ID, sms.StatusDelivered, "webhook")
+		return &ev
+	}
+	if in.Deliveries < uint64(s.maxAttempts) {
+		s.log.Warn("webhook failed; will retry", "id", m.ID, "employee", e.ID, "attempt", in.Deliveries, "status", status, "err", err)
+		_ = in.Nak(backoff(in.Deliveries))
+		return nil
+	}
+	s.log.Warn("webhook failed for good; message stays in the inbox", "id", m.ID, "employee", e.ID, "status", status)
+	_ = in.Ack()
+	ev := event(m.ID, sms.StatusFailed, "webhook")
+	return &ev
+}
+
+func (s *moStage) post(ctx context.Context, e numbers.Employee, m *sms.Message) (int, error) {
+	body, _ := json.Marshal(WebhookPayload{
+		Type: "message.inbound", ID: m.ID, From: m.From.E164(), To: m.To.E164(), Body: m.Body,
+		Verdict: m.Verdict, Findings: m.Findings, At: m.AcceptedAt,
+	})
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, e.WebhookURL, bytes.NewReader(body))
+	if err != nil {
+		return 0, fmt.Errorf("building webhook request: %w", err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", "smsgw-webhook/1")
+	req.Header.Set("Smsgw-Message-Id", string(m.ID))
+	req.Header.Set(SignatureHeader, Sign(e.WebhookSecret, time.Now(), body))
+	resp, err := s.client.Do(req)
+	if err != nil {
+		return 0, fmt.Errorf("posting webhook: %w", err)
+	}
+	defer resp.Body.Close()
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		return resp.StatusCode, fmt.Errorf("webhook answered %d", resp.StatusCode)
+	}
+	return resp.StatusCode, nil
+}

@@ -1,0 +1,135 @@
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+
+	"github.com/smsgw/smsgw/filters"
+	"github.com/smsgw/smsgw/internal/bus"
+	"github.com/smsgw/smsgw/sms"
+)
+
+// filterStage consumes INGRESS (raw), runs the filter chain and publishes
+// the redacted message to FILTERED. The raw message is acked (deleted from
+// the work queue) only after FILTERED has persisted the result.
+//
+// Fail closed: a message the chain cannot process (panic, undecodable
+// envelope) is retried; on its last delivery it becomes a blocked record
+// with its body withheld, so it is archived and reported but never sent,
+// and a dead letter (metadata only) is written.
+type filterStage struct {
+	bus        *bus.Bus
+	codec      *codec
+	chain      *filters.Chain
+	maxDeliver int
+	log        *slog.Logger
+}
+
+const withheldBody = "[withheld: the filter could not process this message]"
+
+func (s *filterStage) config() bus.StageConfig {
+	return bus.StageConfig{
+		Stream: bus.StreamIngress, Durable: bus.ConsumerFilter,
+		MaxDeliver: s.maxDeliver, Batch: 256, MaxAckPending: 4096,
+	}
+}
+
+func (s *filterStage) handle(ctx context.Context, batch []*bus.Msg) {
+	type result struct {
+		in    *bus.Msg
+		outs  []bus.Out
+		evs   []sms.Event
+		retry bool
+	}
+	results := make([]result, 0, len(batch))
+	for _, in := range batch {
+		r := result{in: in}
+		m, err := s.codec.decodeIngress(in.Data)
+		if err == nil {
+			var out filters.Outcome
+			out, err = s.chain.ApplySafe(m.Body)
+			if err == nil {
+				m.Body, m.Verdict, m.Findings = out.Text, out.Verdict, out.Findings
+			}
+		}
+		if err != nil {
+			if in.Deliveries < uint64(s.maxDeliver) {
+				r.retry = true
+				s.log.Warn("filter failed; will retry", "id", idOf(m), "delivery", in.Deliveries, "err", err)
+				results = append(results, r)
+				continue
+			}
+			s.log.Error("filter failed for good; message blocked and parked", "id", idOf(m), "err", err)
+			if m == nil || m.ID == "" {
+				// Nothing to archive: not even an ID could be read.
+				r.outs = append(r.outs, deadOut("filter", "", in, "undecodable"))
+				results = append(results, r)
+				continue
+			}
+			m.Body, m.Verdict = withheldBody, sms.VerdictBlocked
+			m.Findings = []sms.Finding{{Type: "filter_error", Action: sms.ActionBlock}}
+			r.outs = append(r.outs, deadOut("filter", m.ID, in, "filter_error"))
+			r.evs = append(r.evs, event(m.ID, sms.StatusDeadLetter, "filter_error"))
+		}
+		data, _ := json.Marshal(m)
+		r.outs = append(r.outs, bus.Out{Subject: bus.SubjFiltered + string(m.Direction), MsgID: string(m.ID), Data: data})
+		st := sms.StatusFiltered
+		if m.Verdict == sms.VerdictBlocked {
+			st = sms.StatusBlocked
+		}
+		r.evs = append(r.evs, event(m.ID, st, string(m.Verdict)))
+		if len(m.Findings) > 0 {
+			s.log.Info("filtered", "id", m.ID, "verdict", m.Verdict, "findings", len(m.Findings))
+		}
+		results = append(results, r)
+	}
+	// Publish every output, then settle each input by its own outputs.
+	var outs []bus.Out
+	var owner []int
+	for i, r := range results {
+		for _, o := range r.outs {
+			outs = append(outs, o)
+			owner = append(owner, i)
+		}
+	}
+	failed := make([]bool, len(results))
+	for j, err := range s.bus.PublishBatch(ctx, outs) {
+		if err != nil {
+			failed[owner[j]] = true
+			s.log.Warn("publishing filtered message failed; will retry", "err", err)
+		}
+	}
+	var evs []sms.Event
+	var done []*bus.Msg
+	for i, r := range results {
+		if r.retry || failed[i] {
+			_ = r.in.Nak(backoff(r.in.Deliveries))
+			continue
+		}
+		done = append(done, r.in)
+		evs = append(evs, r.evs...)
+	}
+	// The result is durable on FILTERED: erase the raw text from INGRESS
+	// (overwriting its bytes, not just marking it deleted), then ack.
+	seqs := make([]uint64, len(done))
+	for i, in := range done {
+		seqs[i] = in.StreamSeq
+	}
+	for _, err := range s.bus.SecureDelete(ctx, bus.StreamIngress, seqs) {
+		if err != nil {
+			s.log.Warn("erasing filtered ingress message failed", "err", err)
+		}
+	}
+	for _, in := range done {
+		_ = in.Ack()
+	}
+	emit(ctx, s.bus, evs...)
+}
+
+func idOf(m *sms.Message) sms.MessageID {
+	if m == nil {
+		return ""
+	}
+	return m.ID
+}

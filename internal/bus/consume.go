@@ -1,0 +1,144 @@
+package bus
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// Msg is a message delivered to a stage. Exactly one of Ack, Nak or Term
+// must be called.
+type Msg struct {
+	m          jetstream.Msg
+	Subject    string
+	Data       []byte
+	Deliveries uint64 // 1 on first delivery
+	StreamSeq  uint64 // sequence in the stream (for SecureDelete)
+}
+
+// Ack marks the message done; on a work-queue stream this deletes it.
+func (m *Msg) Ack() error { return m.m.Ack() }
+
+// AckSync acks and waits for the server to confirm (used where the ack
+// deletes sensitive data and we want to know it is gone).
+func (m *Msg) AckSync(ctx context.Context) error { return m.m.DoubleAck(ctx) }
+
+// Nak asks for redelivery after delay.
+func (m *Msg) Nak(delay time.Duration) error { return m.m.NakWithDelay(delay) }
+
+// Term stops redelivery for good.
+func (m *Msg) Term() error { return m.m.TermWithReason("permanent") }
+
+// InProgress resets the ack timer for long work.
+func (m *Msg) InProgress() error { return m.m.InProgress() }
+
+// StageConfig describes a durable pull consumer.
+type StageConfig struct {
+	Stream  string
+	Durable string
+	Filter  []string
+	// MaxDeliver bounds redeliveries; the stage parks the message in DEAD on
+	// the last one. BackOff, if set, spaces redeliveries after AckWait.
+	MaxDeliver int
+	AckWait    time.Duration
+	// Batch is the most messages handed to the handler at once; MaxWait is
+	// how long to wait to fill a batch after the first message arrived.
+	Batch   int
+	MaxWait time.Duration
+	// MaxAckPending bounds messages in flight for this consumer.
+	MaxAckPending int
+	// DeliverNew starts a new consumer at new messages instead of the
+	// beginning of the stream (read models that rebuild elsewhere).
+	DeliverAll bool
+}
+
+// Handler processes a batch. It must settle (ack/nak/term) every message.
+// The context it receives is cancelled only when the drain deadline passes,
+// not at shutdown, so a batch in hand is finished.
+type Handler func(ctx context.Context, batch []*Msg)
+
+// Consume runs a durable pull consumer until ctx is cancelled, then
+// finishes the batch in hand and returns nil.
+func (b *Bus) Consume(ctx context.Context, cfg StageConfig, h Handler) error {
+	cc := jetstream.ConsumerConfig{
+		Durable:       cfg.Durable,
+		AckPolicy:     jetstream.AckExplicitPolicy,
+		AckWait:       cfg.AckWait,
+		MaxDeliver:    cfg.MaxDeliver,
+		MaxAckPending: cfg.MaxAckPending,
+		DeliverPolicy: jetstream.DeliverAllPolicy,
+	}
+	switch len(cfg.Filter) {
+	case 0:
+	case 1:
+		cc.FilterSubject = cfg.Filter[0]
+	default:
+		cc.FilterSubjects = cfg.Filter
+	}
+	if cc.AckWait == 0 {
+		cc.AckWait = 30 * time.Second
+	}
+	batch := max(cfg.Batch, 1)
+	if cc.MaxAckPending == 0 {
+		cc.MaxAckPending = max(batch*4, 1000)
+	}
+	cons, err := b.js.CreateOrUpdateConsumer(ctx, cfg.Stream, cc)
+	if err != nil {
+		return fmt.Errorf("creating consumer %s on %s: %w", cfg.Durable, cfg.Stream, err)
+	}
+	it, err := cons.Messages(jetstream.PullMaxMessages(max(batch*2, 64)))
+	if err != nil {
+		return fmt.Errorf("subscribing consumer %s: %w", cfg.Durable, err)
+	}
+	defer it.Stop()
+	maxWait := cfg.MaxWait
+	if maxWait <= 0 {
+		maxWait = 5 * time.Millisecond
+	}
+	drainCtx := context.WithoutCancel(ctx)
+	for {
+		first, err := it.Next(jetstream.NextContext(ctx))
+		if err != nil {
+			if ctx.Err() != nil || errors.Is(err, jetstream.ErrMsgIteratorClosed) {
+				return nil
+			}
+			slog.Warn("consumer next failed", "consumer", cfg.Durable, "err", err)
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-time.After(200 * time.Millisecond):
+			}
+			continue
+		}
+		msgs := []*Msg{wrap(first)}
+		deadline := time.Now().Add(maxWait)
+		for len(msgs) < batch {
+			left := time.Until(deadline)
+			if left <= 0 {
+				break
+			}
+			m, err := it.Next(jetstream.NextMaxWait(left))
+			if err != nil {
+				break
+			}
+			msgs = append(msgs, wrap(m))
+		}
+		h(drainCtx, msgs)
+		if ctx.Err() != nil {
+			return nil
+		}
+	}
+}
+
+func wrap(m jetstream.Msg) *Msg {
+	out := &Msg{m: m, Subject: m.Subject(), Data: m.Data(), Deliveries: 1}
+	if md, err := m.Metadata(); err == nil {
+		out.Deliveries = md.NumDelivered
+		out.StreamSeq = md.Sequence.Stream
+	}
+	return out
+}

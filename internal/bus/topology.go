@@ -1,0 +1,90 @@
+package bus
+
+import "time"
+
+// Streams. The flow (see ARCHITECTURE.md):
+//
+//	INGRESS (work queue, raw) -> filter -> FILTERED (work queue, redacted) -> archive
+//	-> ARCHIVED (limits, redacted) -> deliver-mt / deliver-mo / index
+//	EVENTS (status events) -> index;  RECEIPTS (work queue) -> receipts -> EVENTS
+//	DEAD (dead letters: metadata only, never a body)
+const (
+	StreamIngress  = "INGRESS"
+	StreamFiltered = "FILTERED"
+	StreamArchived = "ARCHIVED"
+	StreamEvents   = "EVENTS"
+	StreamReceipts = "RECEIPTS"
+	StreamDead     = "DEAD"
+)
+
+// Subjects. The last token of ingress/filtered/archived subjects is the
+// direction ("outbound" or "inbound"); of events, the status.
+const (
+	SubjIngress         = "smsgw.ingress."
+	SubjIngressOutbound = "smsgw.ingress.outbound"
+	SubjIngressInbound  = "smsgw.ingress.inbound"
+	SubjFiltered        = "smsgw.filtered."
+	SubjArchived        = "smsgw.archived."
+	SubjArchivedOut     = "smsgw.archived.outbound"
+	SubjArchivedIn      = "smsgw.archived.inbound"
+	SubjEvents          = "smsgw.events."
+	SubjReceipts        = "smsgw.receipts"
+	SubjDead            = "smsgw.dead."
+)
+
+// Durable consumer names.
+const (
+	ConsumerFilter    = "filter"
+	ConsumerArchive   = "archive"
+	ConsumerDeliverMT = "deliver-mt"
+	ConsumerDeliverMO = "deliver-mo"
+	ConsumerReceipts  = "receipts"
+	// ConsumerIndexPrefix + node name: each node keeps its own read model.
+	ConsumerIndexPrefix = "index-"
+)
+
+// KV buckets.
+const (
+	BucketNumbers     = "numbers"     // business number (digits) -> numbers.Number
+	BucketEmployees   = "employees"   // employee id -> numbers.Employee
+	BucketTokens      = "tokens"      // sha256(token) hex -> auth.Token
+	BucketIdempotency = "idempotency" // employee.sha256(key) -> message id + request hash
+	BucketCarrierIDs  = "carrier_ids" // carrier.normalised id -> message id, part
+	BucketArchiveIDs  = "archive_ids" // message id -> segment key holding its record
+)
+
+// DuplicateWindow is how long JetStream remembers a Nats-Msg-Id. It must
+// exceed the longest time between a publish and its retry (AckWait times
+// MaxDeliver backoff of the stage that republishes).
+const DuplicateWindow = 30 * time.Minute
+
+type streamSpec struct {
+	name      string
+	subjects  []string
+	workQueue bool
+	maxAge    time.Duration
+}
+
+var streams = []streamSpec{
+	{StreamIngress, []string{SubjIngress + ">"}, true, 0},
+	{StreamFiltered, []string{SubjFiltered + ">"}, true, 0},
+	{StreamArchived, []string{SubjArchived + ">"}, false, 7 * 24 * time.Hour},
+	{StreamEvents, []string{SubjEvents + ">"}, false, 30 * 24 * time.Hour},
+	{StreamReceipts, []string{SubjReceipts}, true, 0},
+	{StreamDead, []string{SubjDead + ">"}, false, 90 * 24 * time.Hour},
+}
+
+type bucketSpec struct {
+	name string
+	ttl  time.Duration
+	hist uint8
+}
+
+var buckets = []bucketSpec{
+	{BucketNumbers, 0, 10},
+	{BucketEmployees, 0, 10},
+	{BucketTokens, 0, 1},
+	{BucketIdempotency, 24 * time.Hour, 1},
+	{BucketCarrierIDs, 7 * 24 * time.Hour, 1},
+	{BucketArchiveIDs, 30 * 24 * time.Hour, 1}, // must outlive any redelivery of FILTERED
+}

@@ -1,0 +1,137 @@
+package sms
+
+import "time"
+
+// Direction says which way a message travels relative to the company.
+type Direction string
+
+const (
+	// Outbound is mobile-terminated (MT): an employee texts a customer.
+	Outbound Direction = "outbound"
+	// Inbound is mobile-originated (MO): a customer texts a business number.
+	Inbound Direction = "inbound"
+)
+
+// Valid reports whether d is one of the known directions.
+func (d Direction) Valid() bool { return d == Outbound || d == Inbound }
+
+// Source says through which edge a message entered the gateway.
+type Source string
+
+const (
+	SourceHTTP    Source = "http"    // POST /v1/messages
+	SourceSMPP    Source = "smpp"    // submit_sm on our SMPP server
+	SourceCarrier Source = "carrier" // deliver_sm from a carrier SMSC we are bound to
+)
+
+// Message is one SMS (after multipart reassembly) as it travels the
+// pipeline. Body is the raw text on INGRESS and the redacted text from the
+// filter stage on; nothing downstream of the filter ever sees the raw text.
+type Message struct {
+	ID        MessageID `json:"id"`
+	Direction Direction `json:"direction"`
+	From      Number    `json:"from"`
+	To        Number    `json:"to"`
+	Body      string    `json:"body"`
+
+	// EmployeeID is the employee holding the business number when the
+	// message was accepted (the sender for outbound, the recipient for
+	// inbound); empty when nobody holds it.
+	EmployeeID string `json:"employee_id,omitempty"`
+	// Carrier is the name of the carrier route (outbound: where it goes;
+	// inbound: where it came from).
+	Carrier string `json:"carrier,omitempty"`
+	Source  Source `json:"source"`
+	// AcceptedAt is when the gateway persisted the message at ingress.
+	AcceptedAt time.Time `json:"accepted_at"`
+
+	// Set by the filter stage.
+	Verdict  Verdict   `json:"verdict,omitempty"`
+	Findings []Finding `json:"findings,omitempty"`
+	// Set by the archive stage.
+	ArchivedAt time.Time `json:"archived_at,omitzero"`
+	Segment    string    `json:"segment,omitempty"`
+}
+
+// BusinessNumber is the company's side of the conversation.
+func (m *Message) BusinessNumber() Number {
+	if m.Direction == Inbound {
+		return m.To
+	}
+	return m.From
+}
+
+// CustomerNumber is the other party.
+func (m *Message) CustomerNumber() Number {
+	if m.Direction == Inbound {
+		return m.From
+	}
+	return m.To
+}
+
+// Action is what policy does with a finding.
+type Action string
+
+const (
+	ActionRedact Action = "redact" // replace the value, keep at most the last four characters
+	ActionBlock  Action = "block"  // the whole message is not delivered
+	ActionFlag   Action = "flag"   // record the finding, leave the text alone
+)
+
+// Valid reports whether a is a known action.
+func (a Action) Valid() bool { return a == ActionRedact || a == ActionBlock || a == ActionFlag }
+
+// Verdict is the filter stage's decision for a whole message.
+type Verdict string
+
+const (
+	VerdictPass     Verdict = "pass"
+	VerdictRedacted Verdict = "redacted"
+	VerdictBlocked  Verdict = "blocked"
+)
+
+// Finding records that a detector matched. It never carries the matched
+// value: only what it was and where (byte offsets into the text the filter
+// was given).
+type Finding struct {
+	Type   string `json:"type"` // e.g. "card", "ssn"
+	Start  int    `json:"start"`
+	End    int    `json:"end"`
+	Action Action `json:"action"`
+}
+
+// Status is a step in a message's life.
+type Status string
+
+const (
+	StatusAccepted    Status = "accepted"    // persisted at ingress
+	StatusFiltered    Status = "filtered"    // passed the filter (possibly redacted)
+	StatusBlocked     Status = "blocked"     // policy blocked it; it will not be delivered
+	StatusArchived    Status = "archived"    // committed to the archive
+	StatusSent        Status = "sent"        // carrier accepted it (submit_sm_resp OK) / MO handed to the employee
+	StatusDelivered   Status = "delivered"   // delivery receipt DELIVRD / webhook 2xx
+	StatusFailed      Status = "failed"      // carrier or receipt reported failure
+	StatusDeadLetter  Status = "dead_letter" // parked after repeated errors; never delivered raw
+	StatusUndelivered Status = "undelivered" // inbound with no employee to deliver to (kept in archive)
+)
+
+// Final reports whether no later status is expected.
+func (s Status) Final() bool {
+	switch s {
+	case StatusBlocked, StatusDelivered, StatusFailed, StatusDeadLetter, StatusUndelivered:
+		return true
+	}
+	return false
+}
+
+// Event is a status change of a message. It carries no body and no full
+// phone number.
+type Event struct {
+	MessageID MessageID `json:"message_id"`
+	Status    Status    `json:"status"`
+	At        time.Time `json:"at"`
+	// Detail is a short machine-readable reason (error code, receipt stat).
+	Detail string `json:"detail,omitempty"`
+	// CarrierIDs are the carrier's message IDs, one per SMS part (sent).
+	CarrierIDs []string `json:"carrier_ids,omitempty"`
+}
