@@ -104,6 +104,7 @@ func (b *Bus) Consume(ctx context.Context, cfg StageConfig, h Handler) error {
 		first, err := it.Next(jetstream.NextContext(ctx))
 		if err != nil {
 			if ctx.Err() != nil || errors.Is(err, jetstream.ErrMsgIteratorClosed) {
+				releaseBuffered(it)
 				return nil
 			}
 			slog.Warn("consumer next failed", "consumer", cfg.Durable, "err", err)
@@ -129,6 +130,7 @@ func (b *Bus) Consume(ctx context.Context, cfg StageConfig, h Handler) error {
 		}
 		h(drainCtx, msgs)
 		if ctx.Err() != nil {
+			releaseBuffered(it)
 			return nil
 		}
 	}
@@ -141,4 +143,18 @@ func wrap(m jetstream.Msg) *Msg {
 		out.StreamSeq = md.Sequence.Stream
 	}
 	return out
+}
+
+// releaseBuffered stops the iterator and naks, for immediate redelivery,
+// the messages it had prefetched but never handed to the handler: without
+// this they would wait out AckWait before the next start could take them.
+func releaseBuffered(it jetstream.MessagesContext) {
+	it.Drain()
+	for {
+		m, err := it.Next(jetstream.NextMaxWait(100 * time.Millisecond))
+		if err != nil {
+			return
+		}
+		_ = m.Nak()
+	}
 }
