@@ -134,7 +134,7 @@ func TestOutboundRedactedArchivedOnceWORM(t *testing.T) {
 		t.Fatal(err)
 	}
 	segVersion = st.VersionID
-	mode, until, _, err := mc.Client.GetObjectRetention(ctx, bucket, segKey, segVersion)
+	mode, until, err := mc.Client.GetObjectRetention(ctx, bucket, segKey, segVersion)
 	if err != nil || mode == nil || *mode != minio.Compliance || until == nil || until.Before(time.Now().AddDate(6, 11, 0)) {
 		t.Errorf("segment retention = %v until %v (err %v), want COMPLIANCE for ~7 years", mode, until, err)
 	}

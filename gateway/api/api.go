@@ -167,11 +167,11 @@ func (s *Server) decode(w http.ResponseWriter, r *http.Request, v any) ([]byte, 
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		if f, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
-			return nil, &fieldError{Error: sms.Errorf(sms.Invalid, "unknown_field", "unknown field %s", f), field: strings.Trim(f, `"`)}
+			return nil, &fieldError{err: sms.Errorf(sms.Invalid, "unknown_field", "unknown field %s", f), field: strings.Trim(f, `"`)}
 		}
 		var te *json.UnmarshalTypeError
 		if errors.As(err, &te) {
-			return nil, &fieldError{Error: sms.Errorf(sms.Invalid, "invalid_type", "field %s must be a %s", te.Field, te.Type.Kind()), field: te.Field}
+			return nil, &fieldError{err: sms.Errorf(sms.Invalid, "invalid_type", "field %s must be a %s", te.Field, te.Type.Kind()), field: te.Field}
 		}
 		return nil, sms.Errorf(sms.Invalid, "malformed_json", "request body is not valid JSON")
 	}
@@ -183,16 +183,17 @@ func (s *Server) decode(w http.ResponseWriter, r *http.Request, v any) ([]byte, 
 
 // fieldError is an *sms.Error that names the request field at fault.
 type fieldError struct {
-	*sms.Error
+	err   *sms.Error
 	field string
 }
 
-func (e *fieldError) Unwrap() error { return e.Error }
+func (e *fieldError) Error() string { return e.err.Error() }
+func (e *fieldError) Unwrap() error { return e.err }
 
 func withField(err error, field string) error {
 	var se *sms.Error
 	if errors.As(err, &se) {
-		return &fieldError{Error: se, field: field}
+		return &fieldError{err: se, field: field}
 	}
 	return err
 }

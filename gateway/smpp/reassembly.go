@@ -1,0 +1,102 @@
+package smpp
+
+import (
+	"context"
+	"strings"
+	"sync"
+	"time"
+)
+
+// reassembler joins the parts of concatenated MO texts before they are
+// handed on, so redaction sees the whole text. It keeps nothing durable:
+// each part's deliver_sm_resp is held back until the joined text has been
+// handled (persisted), so a crash loses nothing — the SMSC redelivers
+// every unanswered part. Parts that never complete are handed on, joined
+// as far as they got and marked Incomplete, after the timeout.
+type reassembler struct {
+	timeout time.Duration
+	mu      sync.Mutex
+	groups  map[string]*group
+	done    chan struct{}
+	once    sync.Once
+}
+
+type group struct {
+	first   *Deliver
+	parts   map[uint8]string
+	total   uint8
+	waiters []chan uint32
+	timer   *time.Timer
+}
+
+func newReassembler(timeout time.Duration) *reassembler {
+	return &reassembler{timeout: timeout, groups: map[string]*group{}, done: make(chan struct{})}
+}
+
+func (r *reassembler) stop() { r.once.Do(func() { close(r.done) }) }
+
+// add registers a part and blocks until its group is handled; it returns
+// the status every part of the group answers with.
+func (r *reassembler) add(ctx context.Context, d *Deliver, c *Concat, handle func(context.Context, *Deliver) uint32) uint32 {
+	key := d.Src + "|" + d.Dst + "|" + itoa(int(c.Ref)) + "|" + itoa(int(c.Total))
+	ch := make(chan uint32, 1)
+	r.mu.Lock()
+	g, ok := r.groups[key]
+	if !ok {
+		g = &group{first: d, parts: map[uint8]string{}, total: c.Total}
+		r.groups[key] = g
+		g.timer = time.AfterFunc(r.timeout, func() { r.finish(key, true, handle) })
+	}
+	g.parts[c.Seq] = d.Text // a duplicate part replaces its twin
+	g.waiters = append(g.waiters, ch)
+	complete := len(g.parts) == int(g.total)
+	r.mu.Unlock()
+	if complete {
+		go r.finish(key, false, handle)
+	}
+	select {
+	case st := <-ch:
+		return st
+	case <-r.done:
+		return ESME_RX_T_APPN // shutting down: the SMSC will redeliver
+	}
+}
+
+func (r *reassembler) finish(key string, timedOut bool, handle func(context.Context, *Deliver) uint32) {
+	r.mu.Lock()
+	g, ok := r.groups[key]
+	if !ok {
+		r.mu.Unlock()
+		return
+	}
+	delete(r.groups, key)
+	g.timer.Stop()
+	r.mu.Unlock()
+	var sb strings.Builder
+	for i := uint8(1); i <= g.total; i++ {
+		sb.WriteString(g.parts[i])
+		if i == g.total {
+			break
+		}
+	}
+	d := *g.first
+	d.Text, d.Parts, d.Incomplete = sb.String(), len(g.parts), timedOut || len(g.parts) < int(g.total)
+	st := handle(context.Background(), &d)
+	for _, w := range g.waiters {
+		w <- st
+	}
+}
+
+func itoa(n int) string {
+	if n == 0 {
+		return "0"
+	}
+	var b [20]byte
+	i := len(b)
+	for n > 0 {
+		i--
+		b[i] = byte('0' + n%10)
+		n /= 10
+	}
+	return string(b[i:])
+}
