@@ -11,14 +11,14 @@ import (
 type Config struct {
 	// DataDir holds the embedded JetStream store, the local archive (when
 	// archive.backend is local), the search index and admin.token.
-	DataDir string  `mapstructure:"data_dir"`
-	Node    string  `mapstructure:"node"` // name of this node; its read-model consumer is index-<node>
-	Log     Log     `mapstructure:"log"`
-	HTTP    HTTP    `mapstructure:"http"`
-	NATS    NATS    `mapstructure:"nats"`
-	Archive Archive `mapstructure:"archive"`
+	DataDir string         `mapstructure:"data_dir"`
+	Node    string         `mapstructure:"node"` // name of this node; its read-model consumer is index-<node>
+	Log     Log            `mapstructure:"log"`
+	HTTP    HTTP           `mapstructure:"http"`
+	NATS    NATS           `mapstructure:"nats"`
+	Archive Archive        `mapstructure:"archive"`
 	Filters filters.Config `mapstructure:"filters"`
-	Sandbox Sandbox `mapstructure:"sandbox"`
+	Sandbox Sandbox        `mapstructure:"sandbox"`
 	// Carriers are the SMSCs we bind to as an ESME. Routing: a number's
 	// carrier field, else DefaultCarrier, else the sandbox.
 	Carriers       []Carrier `mapstructure:"carriers"`
@@ -85,15 +85,15 @@ type Sandbox struct {
 
 // Carrier is one SMSC we bind to as a transceiver.
 type Carrier struct {
-	Name          string        `mapstructure:"name"`
-	Addr          string        `mapstructure:"addr"`
-	SystemID      string        `mapstructure:"system_id"`
-	Password      string        `mapstructure:"password"`
-	SystemType    string        `mapstructure:"system_type"`
-	Window        int           `mapstructure:"window"`
-	RatePerSecond float64       `mapstructure:"rate_per_second"`
-	EnquireLink   time.Duration `mapstructure:"enquire_link"`
-	TLS           bool          `mapstructure:"tls"`
+	Name          string        `mapstructure:"name" json:"name"`
+	Addr          string        `mapstructure:"addr" json:"addr"`
+	SystemID      string        `mapstructure:"system_id" json:"system_id"`
+	Password      string        `mapstructure:"password" json:"password"`
+	SystemType    string        `mapstructure:"system_type" json:"system_type"`
+	Window        int           `mapstructure:"window" json:"window"`
+	RatePerSecond float64       `mapstructure:"rate_per_second" json:"rate_per_second"`
+	EnquireLink   time.Duration `mapstructure:"enquire_link" json:"enquire_link"`
+	TLS           bool          `mapstructure:"tls" json:"tls"`
 }
 
 // Webhook configures MO delivery to employees' webhooks.

@@ -61,7 +61,6 @@ func Load(path string, flags *pflag.FlagSet) (Config, error) {
 	v := viper.New()
 	v.SetEnvPrefix(EnvPrefix)
 	v.SetEnvKeyReplacer(strings.NewReplacer(".", "_"))
-	v.AutomaticEnv()
 	def := Defaults()
 	// Bind every key so env-only settings reach Unmarshal (viper only sees
 	// env for keys it knows).
@@ -122,6 +121,9 @@ func walk(prefix string, t reflect.Type, fn func(string)) {
 		if f.Type.Kind() == reflect.Struct && f.Type != reflect.TypeOf(time.Time{}) {
 			walk(key, f.Type, fn)
 			continue
+		}
+		if f.Type.Kind() == reflect.Slice && f.Type.Elem().Kind() == reflect.Struct || f.Type.Kind() == reflect.Map {
+			continue // lists of tables (carriers) come from the file or as JSON; maps by their entries
 		}
 		fn(key)
 	}

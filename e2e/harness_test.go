@@ -86,7 +86,7 @@ func start(t *testing.T, cfg config.Config, logs *syncBuffer) *gateway {
 	go func() { g.done <- a.Run(ctx) }()
 	t.Cleanup(func() {
 		g.stop()
-		if t.Failed() {
+		if t.Failed() || os.Getenv("SMSGW_E2E_LOGS") != "" {
 			t.Logf("gateway logs:\n%s", logs.String())
 		}
 	})

@@ -54,6 +54,33 @@ type App struct {
 	AdminTokenNew  bool
 
 	closeOnce sync.Once
+
+	connMu   sync.Mutex
+	newConns map[net.Conn]bool // connections that have not sent a request yet
+}
+
+// trackConn remembers connections that were opened but have not sent a
+// request: http.Server.Shutdown waits 5 s for those before treating them
+// as idle, which would stall every shutdown after a burst of clients.
+func (a *App) trackConn(c net.Conn, st http.ConnState) {
+	a.connMu.Lock()
+	defer a.connMu.Unlock()
+	if a.newConns == nil {
+		a.newConns = map[net.Conn]bool{}
+	}
+	if st == http.StateNew {
+		a.newConns[c] = true
+	} else {
+		delete(a.newConns, c)
+	}
+}
+
+func (a *App) closeNewConns() {
+	a.connMu.Lock()
+	defer a.connMu.Unlock()
+	for c := range a.newConns {
+		_ = c.Close()
+	}
 }
 
 // New opens everything a node needs — bus, archive store (checked),
@@ -124,6 +151,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *App, err 
 		WriteTimeout:      30 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		ConnState:         a.trackConn,
 	}
 	return a, nil
 }
@@ -280,11 +308,16 @@ func (a *App) Run(ctx context.Context) error {
 		defer cancel()
 		return a.httpSrv.Shutdown(sctx)
 	})
+	time.Sleep(10 * time.Millisecond) // Shutdown has closed the listener
+	a.closeNewConns()
 	_ = g.Wait()
+	a.log.Debug("shutdown: http stopped")
 	stopStages()
 	stageWG.Wait()
+	a.log.Debug("shutdown: stages drained")
 	stopCarriers()
 	carrierWG.Wait()
+	a.log.Debug("shutdown: carriers unbound")
 	stopSandbox()
 	sandboxWG.Wait()
 	a.Close()

@@ -36,9 +36,9 @@ func (s *archiveStage) config() bus.StageConfig {
 	return bus.StageConfig{
 		Stream: bus.StreamFiltered, Durable: bus.ConsumerArchive,
 		// Never give up on archiving: a store outage must hold messages
-		// back, not drop them. AckWait covers a slow segment PUT.
-		MaxDeliver: -1, AckWait: 2 * time.Minute,
-		Batch: s.maxRecords, MaxWait: s.maxAge, MaxAckPending: max(2*s.maxRecords, 4096),
+		// back, not drop them.
+		MaxDeliver: -1,
+		Batch:      s.maxRecords, MaxWait: s.maxAge, MaxAckPending: max(2*s.maxRecords, 4096),
 	}
 }
 

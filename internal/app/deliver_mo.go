@@ -61,7 +61,7 @@ type moStage struct {
 func (s *moStage) config() bus.StageConfig {
 	return bus.StageConfig{
 		Stream: bus.StreamArchived, Durable: bus.ConsumerDeliverMO, Filter: []string{bus.SubjArchivedIn},
-		MaxDeliver: s.maxAttempts, AckWait: time.Minute, Batch: 128, MaxAckPending: 2048,
+		MaxDeliver: -1, Batch: 128, MaxAckPending: 2048,
 	}
 }
 

@@ -45,7 +45,7 @@ type mtStage struct {
 func (s *mtStage) config() bus.StageConfig {
 	return bus.StageConfig{
 		Stream: bus.StreamArchived, Durable: bus.ConsumerDeliverMT, Filter: []string{bus.SubjArchivedOut},
-		MaxDeliver: s.maxDeliver, AckWait: time.Minute, Batch: 512, MaxAckPending: 4096,
+		MaxDeliver: -1, Batch: 512, MaxAckPending: 4096,
 	}
 }
 

@@ -31,7 +31,7 @@ const withheldBody = "[withheld: the filter could not process this message]"
 func (s *filterStage) config() bus.StageConfig {
 	return bus.StageConfig{
 		Stream: bus.StreamIngress, Durable: bus.ConsumerFilter,
-		MaxDeliver: s.maxDeliver, Batch: 256, MaxAckPending: 4096,
+		MaxDeliver: -1, Batch: 256, MaxAckPending: 4096,
 	}
 }
 

@@ -41,8 +41,9 @@ type StageConfig struct {
 	Stream  string
 	Durable string
 	Filter  []string
-	// MaxDeliver bounds redeliveries; the stage parks the message in DEAD on
-	// the last one. BackOff, if set, spaces redeliveries after AckWait.
+	// MaxDeliver bounds deliveries on the server (-1: unlimited). Stages
+	// use -1 and count attempts themselves: a message the server stops
+	// delivering would sit in its stream forever, unreported.
 	MaxDeliver int
 	AckWait    time.Duration
 	// Batch is the most messages handed to the handler at once; MaxWait is
@@ -80,7 +81,9 @@ func (b *Bus) Consume(ctx context.Context, cfg StageConfig, h Handler) error {
 		cc.FilterSubjects = cfg.Filter
 	}
 	if cc.AckWait == 0 {
-		cc.AckWait = 30 * time.Second
+		// Short, so that messages a stopped or crashed node held come back
+		// quickly; long handlers are covered by the heartbeat below.
+		cc.AckWait = 5 * time.Second
 	}
 	batch := max(cfg.Batch, 1)
 	if cc.MaxAckPending == 0 {
@@ -128,7 +131,7 @@ func (b *Bus) Consume(ctx context.Context, cfg StageConfig, h Handler) error {
 			}
 			msgs = append(msgs, wrap(m))
 		}
-		h(drainCtx, msgs)
+		handle(drainCtx, h, msgs, cc.AckWait)
 		if ctx.Err() != nil {
 			releaseBuffered(it)
 			return nil
@@ -157,4 +160,28 @@ func releaseBuffered(it jetstream.MessagesContext) {
 		}
 		_ = m.Nak()
 	}
+}
+
+// handle runs h on a batch and, while it runs, tells the server the batch
+// is in progress so AckWait does not expire under a slow handler (an
+// archive PUT, a carrier submit). Progress on already-settled messages is
+// ignored by the server.
+func handle(ctx context.Context, h Handler, msgs []*Msg, ackWait time.Duration) {
+	done := make(chan struct{})
+	go func() {
+		t := time.NewTicker(ackWait / 3)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				for _, m := range msgs {
+					_ = m.InProgress()
+				}
+			}
+		}
+	}()
+	h(ctx, msgs)
+	close(done)
 }
