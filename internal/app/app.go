@@ -126,16 +126,16 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *App, err 
 		return nil, fmt.Errorf("bootstrapping admin token: %w", err)
 	}
 	if cfg.Sandbox.Enabled {
-		if a.Sandbox, err = smsc.New(smsc.Config{Addr: cfg.Sandbox.Addr, SystemID: "smsgw", Password: "sandbox"}); err != nil {
+		if a.Sandbox, err = smsc.New(smsc.Config{Addr: cfg.Sandbox.Addr, SystemID: "smsgw", Password: "sandbox", Log: log}); err != nil {
 			return nil, fmt.Errorf("starting sandbox carrier: %w", err)
 		}
 		a.carriers[SandboxCarrier] = smpp.NewClient(smpp.ClientConfig{
-			Name: SandboxCarrier, Addr: a.Sandbox.Addr(), SystemID: "smsgw", Password: "sandbox", Window: 256,
+			Name: SandboxCarrier, Addr: a.Sandbox.Addr(), SystemID: "smsgw", Password: "sandbox", Window: 256, Log: log,
 		}, &carrierIn{name: SandboxCarrier, bus: a.Bus, ingress: a.Ingress, dir: a.Directory, log: log})
 	}
 	for _, c := range cfg.Carriers {
 		cc := smpp.ClientConfig{Name: c.Name, Addr: c.Addr, SystemID: c.SystemID, Password: c.Password, SystemType: c.SystemType,
-			Window: c.Window, RatePerSecond: c.RatePerSecond, EnquireLink: c.EnquireLink}
+			Window: c.Window, RatePerSecond: c.RatePerSecond, EnquireLink: c.EnquireLink, Log: log}
 		if c.TLS {
 			cc.TLS = tlsConfigFor(c.Addr)
 		}
