@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -43,7 +44,7 @@ type benchResult struct {
 func benchCmd() *cobra.Command {
 	var n, conc int
 	var secrets float64
-	var keep string
+	var keep, cpuprofile string
 	cmd := &cobra.Command{
 		Use:   "bench",
 		Short: "Start a gateway with the sandbox carrier in this process, send N messages over HTTP, report throughput and latency",
@@ -53,12 +54,24 @@ concurrency. Reports accepted/s, delivered/s (carrier submit_sm received by the 
 accept latency (HTTP 202), p50/p99 end-to-end latency (POST sent -> sandbox receives submit_sm,
 with archive-before-delivery on), and the peak RSS of the process (gateway and load generator).`,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if cpuprofile != "" {
+				f, err := os.Create(cpuprofile)
+				if err != nil {
+					return err
+				}
+				defer f.Close()
+				if err := pprof.StartCPUProfile(f); err != nil {
+					return err
+				}
+				defer pprof.StopCPUProfile()
+			}
 			return runBench(cmd, n, conc, secrets, keep)
 		},
 	}
 	cmd.Flags().IntVarP(&n, "messages", "n", 20000, "messages to send")
 	cmd.Flags().IntVarP(&conc, "concurrency", "c", 64, "concurrent HTTP senders")
 	cmd.Flags().Float64Var(&secrets, "secrets", 0.1, "share of messages carrying a card number")
+	cmd.Flags().StringVar(&cpuprofile, "cpuprofile", "", "write a CPU profile of the run to this file")
 	cmd.Flags().StringVar(&keep, "data-dir", "", "data dir to use (default: a temporary one, removed afterwards)")
 	return cmd
 }

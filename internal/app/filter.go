@@ -41,6 +41,9 @@ func (s *filterStage) handle(ctx context.Context, batch []*bus.Msg) {
 		outs  []bus.Out
 		evs   []sms.Event
 		retry bool
+		// erase: the raw text held something the filter found (or could
+		// not be filtered), so its bytes are overwritten, not just deleted.
+		erase bool
 	}
 	results := make([]result, 0, len(batch))
 	for _, in := range batch {
@@ -67,6 +70,7 @@ func (s *filterStage) handle(ctx context.Context, batch []*bus.Msg) {
 				results = append(results, r)
 				continue
 			}
+			r.erase = true
 			m.Body, m.Verdict = withheldBody, sms.VerdictBlocked
 			m.Findings = []sms.Finding{{Type: "filter_error", Action: sms.ActionBlock}}
 			r.outs = append(r.outs, deadOut("filter", m.ID, in, "filter_error"))
@@ -79,6 +83,9 @@ func (s *filterStage) handle(ctx context.Context, batch []*bus.Msg) {
 			st = sms.StatusBlocked
 		}
 		r.evs = append(r.evs, event(m.ID, st, string(m.Verdict)))
+		for _, f := range m.Findings {
+			r.erase = r.erase || f.Action != sms.ActionFlag
+		}
 		if len(m.Findings) > 0 {
 			s.log.Info("filtered", "id", m.ID, "verdict", m.Verdict, "findings", len(m.Findings))
 		}
@@ -102,6 +109,7 @@ func (s *filterStage) handle(ctx context.Context, batch []*bus.Msg) {
 	}
 	var evs []sms.Event
 	var done []*bus.Msg
+	var seqs []uint64
 	for i, r := range results {
 		if r.retry || failed[i] {
 			_ = r.in.Nak(backoff(r.in.Deliveries))
@@ -109,13 +117,14 @@ func (s *filterStage) handle(ctx context.Context, batch []*bus.Msg) {
 		}
 		done = append(done, r.in)
 		evs = append(evs, r.evs...)
+		if r.erase {
+			seqs = append(seqs, r.in.StreamSeq)
+		}
 	}
-	// The result is durable on FILTERED: erase the raw text from INGRESS
-	// (overwriting its bytes, not just marking it deleted), then ack.
-	seqs := make([]uint64, len(done))
-	for i, in := range done {
-		seqs[i] = in.StreamSeq
-	}
+	// The result is durable on FILTERED. Raw texts with findings are
+	// erased from INGRESS (their bytes overwritten: a work-queue ack only
+	// marks a message deleted and leaves it in the block file); then
+	// everything is acked.
 	for _, err := range s.bus.SecureDelete(ctx, bus.StreamIngress, seqs) {
 		if err != nil {
 			s.log.Warn("erasing filtered ingress message failed", "err", err)
