@@ -195,7 +195,7 @@ type messageView struct {
 	Parts      int           `json:"parts,omitempty"`
 	AcceptedAt *time.Time    `json:"accepted_at,omitempty"`
 	ArchivedAt *time.Time    `json:"archived_at,omitempty"`
-	Events     []eventView   `json:"events"`
+	Events     []eventView   `json:"events,omitempty"` // in GET /v1/messages/{id}
 }
 
 type eventView struct {
@@ -207,7 +207,7 @@ type eventView struct {
 
 func view(v index.View) messageView {
 	out := messageView{ID: v.ID, Direction: v.Direction, From: v.From.E164(), To: v.To.E164(), Status: v.Status,
-		Verdict: v.Verdict, Findings: v.Findings, EmployeeID: v.EmployeeID, Parts: v.Parts, Events: []eventView{}}
+		Verdict: v.Verdict, Findings: v.Findings, EmployeeID: v.EmployeeID, Parts: v.Parts}
 	if out.Findings == nil {
 		out.Findings = []sms.Finding{}
 	}

@@ -77,9 +77,6 @@ func (s *receiptStage) handle(ctx context.Context, batch []*bus.Msg) {
 			if ref.Parts > 1 {
 				ev.Detail = fmt.Sprintf("%s.part%d", r.Stat, ref.Part)
 			}
-			if !r.Done.IsZero() {
-				ev.At = r.Done
-			}
 			evs = append(evs, ev)
 		}
 		_ = in.Ack()
