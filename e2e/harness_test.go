@@ -11,12 +11,12 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/smsgw/smsgw/config"
 	"github.com/smsgw/smsgw/internal/app"
+	"github.com/smsgw/smsgw/internal/testenv"
 )
 
 // gateway is a running node under test.
@@ -26,26 +26,9 @@ type gateway struct {
 	URL    string
 	Admin  string // admin token
 	Cfg    config.Config
-	LogBuf *syncBuffer
+	LogBuf *testenv.SyncBuffer
 	cancel context.CancelFunc
 	done   chan error
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // testConfig is the embedded default with everything on random loopback
@@ -62,10 +45,10 @@ func testConfig(dir string) config.Config {
 
 // start runs a gateway with cfg; logs go to a buffer (and to the test log
 // on failure) so tests can check what was logged.
-func start(t *testing.T, cfg config.Config, logs *syncBuffer) *gateway {
+func start(t *testing.T, cfg config.Config, logs *testenv.SyncBuffer) *gateway {
 	t.Helper()
 	if logs == nil {
-		logs = &syncBuffer{}
+		logs = &testenv.SyncBuffer{}
 	}
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	ctx, cancel := context.WithCancel(context.Background())

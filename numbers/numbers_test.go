@@ -4,22 +4,14 @@ import (
 	"context"
 	"sync"
 	"testing"
-	"time"
 
-	"github.com/smsgw/smsgw/internal/bus"
+	"github.com/smsgw/smsgw/internal/testenv"
 	"github.com/smsgw/smsgw/sms"
 )
 
 func newDir(t *testing.T) *Directory {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	b, err := bus.Open(ctx, bus.Config{Embedded: bus.EmbeddedConfig{StoreDir: t.TempDir()}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(b.Close)
-	return New(b)
+	return New(testenv.OpenBus(t))
 }
 
 // Two admins assign the same number to different employees at the same

@@ -6,21 +6,15 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/smsgw/smsgw/internal/bus"
+	"github.com/smsgw/smsgw/internal/testenv"
 	"github.com/smsgw/smsgw/sms"
 )
 
 func newTokens(t *testing.T) (*Tokens, *bus.Bus) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	b, err := bus.Open(ctx, bus.Config{Embedded: bus.EmbeddedConfig{StoreDir: t.TempDir()}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(b.Close)
+	b := testenv.OpenBus(t)
 	return New(b), b
 }
 

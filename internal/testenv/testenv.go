@@ -56,18 +56,20 @@ type MinIO struct {
 	Client               *minio.Client
 }
 
-type lockedBuffer struct {
+// SyncBuffer is a bytes.Buffer safe for concurrent writers (process
+// output, a logger under test).
+type SyncBuffer struct {
 	mu sync.Mutex
 	b  bytes.Buffer
 }
 
-func (l *lockedBuffer) Write(p []byte) (int, error) {
+func (l *SyncBuffer) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.b.Write(p)
 }
 
-func (l *lockedBuffer) String() string {
+func (l *SyncBuffer) String() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.b.String()
@@ -112,7 +114,7 @@ func StartMinIO(t testing.TB) *MinIO {
 		RequireOrSkip(t, "the MinIO server binary", "not in $SMSGW_MINIO, .bin/minio or PATH")
 	}
 	m := &MinIO{AccessKey: "smsgw" + randHex(4), SecretKey: randHex(16), Dir: t.TempDir()}
-	var out lockedBuffer
+	var out SyncBuffer
 	for attempt := 0; ; attempt++ {
 		m.Endpoint = freePort(t)
 		console := freePort(t)
