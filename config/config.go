@@ -50,6 +50,10 @@ type NATS struct {
 	Replicas  int    `mapstructure:"replicas"`
 	// Listen exposes the embedded server on host:port (optional).
 	Listen string `mapstructure:"listen"`
+	// SyncAlways makes the embedded server fsync every write before it
+	// acknowledges it, so "accepted" survives a power loss, not only a
+	// process crash. It costs throughput (see ARCHITECTURE.md).
+	SyncAlways bool `mapstructure:"sync_always"`
 }
 
 // Archive configures the immutable archive.

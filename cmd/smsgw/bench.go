@@ -39,12 +39,14 @@ type benchResult struct {
 	PeakRSSMiB     float64 `json:"peak_rss_mib"`
 	ArchiveBackend string  `json:"archive_backend"`
 	Secrets        float64 `json:"share_with_card_numbers"`
+	SyncAlways     bool    `json:"sync_always"`
 }
 
 func benchCmd() *cobra.Command {
 	var n, conc int
 	var secrets float64
 	var keep, cpuprofile string
+	var syncAlways bool
 	cmd := &cobra.Command{
 		Use:   "bench",
 		Short: "Start a gateway with the sandbox carrier in this process, send N messages over HTTP, report throughput and latency",
@@ -65,18 +67,19 @@ with archive-before-delivery on), and the peak RSS of the process (gateway and l
 				}
 				defer pprof.StopCPUProfile()
 			}
-			return runBench(cmd, n, conc, secrets, keep)
+			return runBench(cmd, n, conc, secrets, keep, syncAlways)
 		},
 	}
 	cmd.Flags().IntVarP(&n, "messages", "n", 20000, "messages to send")
 	cmd.Flags().IntVarP(&conc, "concurrency", "c", 64, "concurrent HTTP senders")
 	cmd.Flags().Float64Var(&secrets, "secrets", 0.1, "share of messages carrying a card number")
+	cmd.Flags().BoolVar(&syncAlways, "sync-always", false, "fsync every JetStream write (nats.sync_always)")
 	cmd.Flags().StringVar(&cpuprofile, "cpuprofile", "", "write a CPU profile of the run to this file")
 	cmd.Flags().StringVar(&keep, "data-dir", "", "data dir to use (default: a temporary one, removed afterwards)")
 	return cmd
 }
 
-func runBench(cmd *cobra.Command, n, conc int, secrets float64, dataDir string) error {
+func runBench(cmd *cobra.Command, n, conc int, secrets float64, dataDir string, syncAlways bool) error {
 	if dataDir == "" {
 		d, err := os.MkdirTemp("", "smsgw-bench-")
 		if err != nil {
@@ -88,6 +91,7 @@ func runBench(cmd *cobra.Command, n, conc int, secrets float64, dataDir string) 
 	cfg := config.Defaults()
 	cfg.DataDir = dataDir
 	cfg.HTTP.Addr = "127.0.0.1:0"
+	cfg.NATS.SyncAlways = syncAlways
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -193,7 +197,7 @@ func runBench(cmd *cobra.Command, n, conc int, secrets float64, dataDir string) 
 		DeliverPerSec: float64(len(subs)) / deliverDur.Seconds(),
 		AcceptP50ms:   pct(acceptLat, 50), AcceptP99ms: pct(acceptLat, 99),
 		EndToEndP50ms: pct(e2e, 50), EndToEndP99ms: pct(e2e, 99),
-		PeakRSSMiB: peakRSS(), ArchiveBackend: cfg.Archive.Backend, Secrets: secrets,
+		PeakRSSMiB: peakRSS(), ArchiveBackend: cfg.Archive.Backend, Secrets: secrets, SyncAlways: syncAlways,
 	}
 	cancel()
 	<-done

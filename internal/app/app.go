@@ -107,7 +107,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *App, err 
 	}
 	a.Bus, err = bus.Open(ctx, bus.Config{
 		URL: cfg.NATS.URL, CredsFile: cfg.NATS.CredsFile, Replicas: cfg.NATS.Replicas,
-		Embedded: bus.EmbeddedConfig{StoreDir: filepath.Join(cfg.DataDir, "jetstream"), Listen: cfg.NATS.Listen},
+		Embedded: bus.EmbeddedConfig{StoreDir: filepath.Join(cfg.DataDir, "jetstream"), Listen: cfg.NATS.Listen, SyncAlways: cfg.NATS.SyncAlways},
 	})
 	if err != nil {
 		return nil, err

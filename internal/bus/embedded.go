@@ -22,6 +22,11 @@ type EmbeddedConfig struct {
 	Listen string
 	// MaxMemory and MaxStore bound JetStream; 0 lets the server decide.
 	MaxMemory, MaxStore int64
+	// SyncAlways fsyncs every write before the PubAck. Without it a PubAck
+	// means "in the store file" (survives a process crash, not a power
+	// loss: the server syncs every 2 minutes); clusters get the same
+	// protection from R3 replication.
+	SyncAlways bool
 }
 
 // StartEmbedded starts a JetStream-enabled nats-server in this process and
@@ -42,6 +47,7 @@ func StartEmbedded(cfg EmbeddedConfig) (*server.Server, error) {
 		NoSigs:             true,
 		NoLog:              true,
 		DontListen:         cfg.Listen == "",
+		SyncAlways:         cfg.SyncAlways,
 	}
 	if cfg.Listen != "" {
 		host, port, err := net.SplitHostPort(cfg.Listen)
