@@ -24,6 +24,7 @@ type Config struct {
 	Carriers       []Carrier `mapstructure:"carriers"`
 	DefaultCarrier string    `mapstructure:"default_carrier"`
 	Webhook        Webhook   `mapstructure:"webhook"`
+	SMPP           SMPP      `mapstructure:"smpp"`
 	Pipeline       Pipeline  `mapstructure:"pipeline"`
 }
 
@@ -115,4 +116,32 @@ type Pipeline struct {
 	IngressKey string `mapstructure:"ingress_key"`
 	// ReceiptWait is how long a receipt waits for its submit to be correlated.
 	ReceiptWait time.Duration `mapstructure:"receipt_wait"`
+}
+
+// SMPP is our SMPP server, to which contact-centre platforms bind.
+type SMPP struct {
+	Enabled  bool          `mapstructure:"enabled"`
+	Addr     string        `mapstructure:"addr"`
+	Accounts []SMPPAccount `mapstructure:"accounts"`
+}
+
+// SMPPAccount is an ESME allowed to bind to our SMPP server.
+type SMPPAccount struct {
+	SystemID string `mapstructure:"system_id" json:"system_id"`
+	// PasswordHash is a bcrypt hash (`smsgw hash-password`); the password
+	// itself is never stored in the config.
+	PasswordHash string `mapstructure:"password_hash" json:"password_hash"`
+	// Role "platform": sends MT from business numbers it may use and
+	// receives receipts (carrier role: a later release).
+	Role string `mapstructure:"role" json:"role"`
+	// AllowedSources are the business numbers (E.164) it may send from;
+	// empty means none.
+	AllowedSources []string `mapstructure:"allowed_sources" json:"allowed_sources"`
+	MaxBinds       int      `mapstructure:"max_binds" json:"max_binds"`
+	Window         int      `mapstructure:"window" json:"window"`
+	// Throughput limits submit_sm per second per bind (0: unlimited);
+	// over it we answer ESME_RTHROTTLED.
+	Throughput float64 `mapstructure:"throughput" json:"throughput"`
+	// AllowedIPs are CIDRs the account may bind from (empty: any).
+	AllowedIPs []string `mapstructure:"allowed_ips" json:"allowed_ips"`
 }

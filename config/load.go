@@ -36,6 +36,7 @@ func Defaults() Config {
 		Filters:  filters.DefaultConfig(),
 		Sandbox:  Sandbox{Enabled: true, Addr: "127.0.0.1:0"},
 		Webhook:  Webhook{Timeout: 10 * time.Second, MaxAttempts: 12},
+		SMPP:     SMPP{Enabled: true, Addr: "127.0.0.1:2775"},
 		Pipeline: Pipeline{MaxDeliver: 8, ReceiptWait: 2 * time.Minute},
 	}
 }
@@ -92,6 +93,13 @@ func Load(path string, flags *pflag.FlagSet) (Config, error) {
 			return Config{}, fmt.Errorf("decoding %s_CARRIERS (want a JSON list of carriers): %w", EnvPrefix, err)
 		}
 		cfg.Carriers = cs
+	}
+	if s := os.Getenv(EnvPrefix + "_SMPP_ACCOUNTS"); s != "" {
+		var as []SMPPAccount
+		if err := json.Unmarshal([]byte(s), &as); err != nil {
+			return Config{}, fmt.Errorf("decoding %s_SMPP_ACCOUNTS (want a JSON list of accounts): %w", EnvPrefix, err)
+		}
+		cfg.SMPP.Accounts = as
 	}
 	return cfg, nil
 }

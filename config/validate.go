@@ -6,6 +6,8 @@ import (
 	"net"
 	"strconv"
 	"strings"
+
+	"github.com/smsgw/smsgw/sms"
 )
 
 // FieldError is one problem with one key.
@@ -134,6 +136,40 @@ func (c Config) Validate() []error {
 	}
 	if len(c.Carriers) == 0 && !c.Sandbox.Enabled {
 		add("carriers", "no carrier configured and the sandbox is disabled: outbound messages would have nowhere to go")
+	}
+	if c.SMPP.Enabled {
+		if err := checkHostPort(c.SMPP.Addr); err != nil {
+			add("smpp.addr", "%v", err)
+		}
+	}
+	seen := map[string]bool{}
+	for i, a := range c.SMPP.Accounts {
+		k := fmt.Sprintf("smpp.accounts[%d]", i)
+		if a.SystemID == "" || len(a.SystemID) > 15 {
+			add(k+".system_id", "required, at most 15 characters (SMPP 3.4)")
+		} else if seen[a.SystemID] {
+			add(k+".system_id", "duplicate system_id %q", a.SystemID)
+		}
+		seen[a.SystemID] = true
+		if !strings.HasPrefix(a.PasswordHash, "$2") {
+			add(k+".password_hash", "must be a bcrypt hash (make one with `smsgw hash-password`)")
+		}
+		if a.Role != "platform" {
+			add(k+".role", "unknown role %q (supported: platform)", a.Role)
+		}
+		for j, n := range a.AllowedSources {
+			if _, err := sms.ParseNumber(n); err != nil || !strings.HasPrefix(n, "+") {
+				add(fmt.Sprintf("%s.allowed_sources[%d]", k, j), "not an E.164 number: %q", n)
+			}
+		}
+		for j, cidr := range a.AllowedIPs {
+			if _, _, err := net.ParseCIDR(cidr); err != nil {
+				add(fmt.Sprintf("%s.allowed_ips[%d]", k, j), "not a CIDR (e.g. 10.0.0.0/8): %q", cidr)
+			}
+		}
+		if a.MaxBinds < 0 || a.Window < 0 || a.Window > 1024 || a.Throughput < 0 {
+			add(k, "max_binds, window (<=1024) and throughput must not be negative")
+		}
 	}
 	if c.Webhook.Timeout <= 0 {
 		add("webhook.timeout", "must be positive (got %s)", c.Webhook.Timeout)

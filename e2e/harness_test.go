@@ -38,6 +38,7 @@ func testConfig(dir string) config.Config {
 	cfg.DataDir = dir
 	cfg.Node = "test"
 	cfg.HTTP.Addr = "127.0.0.1:0"
+	cfg.SMPP.Addr = "127.0.0.1:0"
 	cfg.Log.Level = "debug"
 	cfg.Archive.SegmentMaxAge = 50 * time.Millisecond
 	return cfg

@@ -91,6 +91,7 @@ func runBench(cmd *cobra.Command, n, conc int, secrets float64, dataDir string, 
 	cfg := config.Defaults()
 	cfg.DataDir = dataDir
 	cfg.HTTP.Addr = "127.0.0.1:0"
+	cfg.SMPP.Enabled = false
 	cfg.NATS.SyncAlways = syncAlways
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	ctx, cancel := context.WithCancel(context.Background())

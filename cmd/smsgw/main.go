@@ -1,15 +1,18 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/crypto/bcrypt"
 
 	"github.com/smsgw/smsgw/config"
 	"github.com/smsgw/smsgw/internal/app"
@@ -44,7 +47,7 @@ func root() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	cmd.AddCommand(serveCmd(), configCmd(), numbersCmd(), employeesCmd(), sandboxCmd(), sendCmd(), messagesCmd(), redactCmd(), benchCmd())
+	cmd.AddCommand(serveCmd(), configCmd(), numbersCmd(), employeesCmd(), sandboxCmd(), sendCmd(), messagesCmd(), redactCmd(), benchCmd(), hashPasswordCmd())
 	return cmd
 }
 
@@ -78,7 +81,11 @@ func serveCmd() *cobra.Command {
 			} else {
 				log.Info("admin token", "file", a.AdminTokenPath)
 			}
-			fmt.Fprintf(os.Stderr, "smsgw listening on http://%s\n", a.HTTPAddr())
+			fmt.Fprintf(os.Stderr, "smsgw listening on http://%s", a.HTTPAddr())
+			if a.SMPP != nil {
+				fmt.Fprintf(os.Stderr, " and smpp://%s", a.SMPPAddr())
+			}
+			fmt.Fprintln(os.Stderr)
 			return a.Run(ctx)
 		},
 	}
@@ -123,4 +130,27 @@ func configCmd() *cobra.Command {
 	check.Flags().StringVar(&path, "config", "", "config file to check")
 	cmd.AddCommand(check)
 	return cmd
+}
+
+func hashPasswordCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "hash-password",
+		Short: "Read an SMPP account password on stdin and print its bcrypt hash for smpp.accounts[].password_hash",
+		RunE: func(cmd *cobra.Command, args []string) error {
+			line, err := bufio.NewReader(cmd.InOrStdin()).ReadString('\n')
+			if err != nil && line == "" {
+				return &exitError{2, fmt.Errorf("reading the password from stdin: %w", err)}
+			}
+			pw := strings.TrimRight(line, "\r\n")
+			if pw == "" || len(pw) > 8 {
+				return &exitError{2, fmt.Errorf("an SMPP 3.4 password has 1 to 8 characters")}
+			}
+			h, err := bcrypt.GenerateFromPassword([]byte(pw), bcrypt.DefaultCost)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintln(cmd.OutOrStdout(), string(h))
+			return nil
+		},
+	}
 }

@@ -80,7 +80,7 @@ type Client struct {
 	sess    *Session
 	bound   chan struct{} // closed while bound; replaced on unbind
 	ref     atomic.Uint32
-	reasm   *reassembler
+	reasm   *Reassembler
 	stopped atomic.Bool
 }
 
@@ -105,7 +105,7 @@ func NewClient(cfg ClientConfig, h Handler) *Client {
 	if cfg.RatePerSecond > 0 {
 		c.limiter = rate.NewLimiter(rate.Limit(cfg.RatePerSecond), max(1, int(cfg.RatePerSecond/10)))
 	}
-	c.reasm = newReassembler(cfg.ReassemblyTimeout)
+	c.reasm = NewReassembler(cfg.ReassemblyTimeout)
 	return c
 }
 
@@ -152,7 +152,7 @@ func (c *Client) Run(ctx context.Context) error {
 		}
 	}
 	c.stopped.Store(true)
-	c.reasm.stop()
+	c.reasm.Stop()
 	return nil
 }
 
@@ -228,8 +228,13 @@ func (c *Client) Submit(ctx context.Context, m Submit) (SubmitResult, error) {
 	if err != nil {
 		return SubmitResult{}, err
 	}
-	var res SubmitResult
-	for _, part := range enc.Parts {
+	// Parts go out pipelined within the window, not one round trip after
+	// another: receivers that join parts before answering (our SMPP server
+	// does) need every part in flight.
+	ids := make([]string, len(enc.Parts))
+	errs := make([]error, len(enc.Parts))
+	var wg sync.WaitGroup
+	for i, part := range enc.Parts {
 		sm := SM{SrcTON: 1, SrcNPI: 1, Src: m.Src, DstTON: 1, DstNPI: 1, Dst: m.Dst, DataCoding: enc.DataCoding, ShortMessage: part}
 		if enc.UDHI {
 			sm.ESMClass |= ESMUDHI
@@ -237,13 +242,20 @@ func (c *Client) Submit(ctx context.Context, m Submit) (SubmitResult, error) {
 		if m.RegisteredDelivery {
 			sm.RegisteredDelivery = 1
 		}
-		id, err := c.submitPart(ctx, sm.Marshal())
-		if err != nil {
-			return res, err
-		}
-		res.MessageIDs = append(res.MessageIDs, id)
+		body := sm.Marshal()
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ids[i], errs[i] = c.submitPart(ctx, body)
+		}()
 	}
-	return res, nil
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return SubmitResult{}, err
+		}
+	}
+	return SubmitResult{MessageIDs: ids}, nil
 }
 
 func (c *Client) submitPart(ctx context.Context, body []byte) (string, error) {
@@ -360,7 +372,9 @@ func (c *Client) deliver(ctx context.Context, req *PDU) uint32 {
 	}
 	// Parts wait for each other; each part's response is held until the
 	// whole text has been handled, so an acked part is never lost.
-	return c.reasm.add(ctx, d, part, c.call)
+	return c.reasm.Add(ctx, d, part, func(ctx context.Context, d *Deliver) Reassembled {
+		return Reassembled{Status: c.call(ctx, d)}
+	}).Status
 }
 
 func (c *Client) call(ctx context.Context, d *Deliver) uint32 {

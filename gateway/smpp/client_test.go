@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"runtime"
+	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -109,7 +110,12 @@ func TestSubmitRoundTripsAndReceipts(t *testing.T) {
 				t.Fatal(err)
 			}
 			var sb strings.Builder
-			for _, sub := range subs[want-len(res.MessageIDs):] {
+			mine := subs[want-len(res.MessageIDs):]
+			// Parts are pipelined, so they may arrive in any order: join by UDH seq.
+			sort.Slice(mine, func(i, j int) bool {
+				return mine[i].Concat != nil && mine[j].Concat != nil && mine[i].Concat.Seq < mine[j].Concat.Seq
+			})
+			for _, sub := range mine {
 				sb.WriteString(sub.Text)
 				if len(res.MessageIDs) > 1 && (sub.Concat == nil || int(sub.Concat.Total) != len(res.MessageIDs)) {
 					t.Errorf("part of %q without concat UDH: %+v", txt, sub.Concat)

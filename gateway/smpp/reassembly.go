@@ -7,13 +7,19 @@ import (
 	"time"
 )
 
-// reassembler joins the parts of concatenated MO texts before they are
+// Reassembled is what waiting parts are answered with.
+type Reassembled struct {
+	Status    uint32
+	MessageID string // for submit_sm_resp (server side); empty for deliver_sm
+}
+
+// Reassembler joins the parts of concatenated MO texts before they are
 // handed on, so redaction sees the whole text. It keeps nothing durable:
 // each part's deliver_sm_resp is held back until the joined text has been
 // handled (persisted), so a crash loses nothing — the SMSC redelivers
 // every unanswered part. Parts that never complete are handed on, joined
 // as far as they got and marked Incomplete, after the timeout.
-type reassembler struct {
+type Reassembler struct {
 	timeout time.Duration
 	mu      sync.Mutex
 	groups  map[string]*group
@@ -25,21 +31,24 @@ type group struct {
 	first   *Deliver
 	parts   map[uint8]string
 	total   uint8
-	waiters []chan uint32
+	waiters []chan Reassembled
 	timer   *time.Timer
 }
 
-func newReassembler(timeout time.Duration) *reassembler {
-	return &reassembler{timeout: timeout, groups: map[string]*group{}, done: make(chan struct{})}
+// NewReassembler returns a reassembler whose groups wait at most timeout.
+func NewReassembler(timeout time.Duration) *Reassembler {
+	return &Reassembler{timeout: timeout, groups: map[string]*group{}, done: make(chan struct{})}
 }
 
-func (r *reassembler) stop() { r.once.Do(func() { close(r.done) }) }
+// Stop releases every waiting part with ESME_RX_T_APPN (the peer retries).
+func (r *Reassembler) Stop() { r.once.Do(func() { close(r.done) }) }
 
-// add registers a part and blocks until its group is handled; it returns
-// the status every part of the group answers with.
-func (r *reassembler) add(ctx context.Context, d *Deliver, c *Concat, handle func(context.Context, *Deliver) uint32) uint32 {
+// Add registers a part (d carries its addresses and text) and blocks until
+// its group is handled; every part of the group is answered with what
+// handle returned for the joined text.
+func (r *Reassembler) Add(ctx context.Context, d *Deliver, c *Concat, handle func(context.Context, *Deliver) Reassembled) Reassembled {
 	key := d.Src + "|" + d.Dst + "|" + itoa(int(c.Ref)) + "|" + itoa(int(c.Total))
-	ch := make(chan uint32, 1)
+	ch := make(chan Reassembled, 1)
 	r.mu.Lock()
 	g, ok := r.groups[key]
 	if !ok {
@@ -58,11 +67,11 @@ func (r *reassembler) add(ctx context.Context, d *Deliver, c *Concat, handle fun
 	case st := <-ch:
 		return st
 	case <-r.done:
-		return ESME_RX_T_APPN // shutting down: the SMSC will redeliver
+		return Reassembled{Status: ESME_RX_T_APPN} // shutting down: the peer will resend
 	}
 }
 
-func (r *reassembler) finish(key string, timedOut bool, handle func(context.Context, *Deliver) uint32) {
+func (r *Reassembler) finish(key string, timedOut bool, handle func(context.Context, *Deliver) Reassembled) {
 	r.mu.Lock()
 	g, ok := r.groups[key]
 	if !ok {

@@ -20,6 +20,7 @@ import (
 	"github.com/smsgw/smsgw/filters"
 	"github.com/smsgw/smsgw/gateway/api"
 	"github.com/smsgw/smsgw/gateway/smpp"
+	"github.com/smsgw/smsgw/gateway/smppserver"
 	"github.com/smsgw/smsgw/gateway/smsc"
 	"github.com/smsgw/smsgw/internal/auth"
 	"github.com/smsgw/smsgw/internal/bus"
@@ -42,7 +43,8 @@ type App struct {
 	Ingress   *Ingress
 	Store     archive.Store
 	Chain     *filters.Chain
-	Sandbox   *smsc.Server // nil when disabled
+	Sandbox   *smsc.Server       // nil when disabled
+	SMPP      *smppserver.Server // our SMPP server; nil when disabled
 
 	carriers map[string]*smpp.Client
 	httpLn   net.Listener
@@ -141,6 +143,11 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *App, err 
 		}
 		a.carriers[c.Name] = smpp.NewClient(cc, &carrierIn{name: c.Name, bus: a.Bus, ingress: a.Ingress, dir: a.Directory, log: log})
 	}
+	if cfg.SMPP.Enabled {
+		if a.SMPP, err = a.newSMPPServer(); err != nil {
+			return nil, err
+		}
+	}
 	if a.httpLn, err = net.Listen("tcp", cfg.HTTP.Addr); err != nil {
 		return nil, fmt.Errorf("listening on http.addr %s: %w", cfg.HTTP.Addr, err)
 	}
@@ -218,7 +225,8 @@ func (a *App) defaultCarrier() string {
 
 // Run runs the node until ctx is cancelled, then shuts down in this order:
 //
-//  1. the HTTP API stops accepting and finishes requests in flight;
+//  1. the HTTP API and our SMPP server stop accepting and finish requests
+//     in flight (SMPP binds are unbound);
 //  2. the stages stop fetching and finish the batch in hand (acks sent);
 //  3. carrier binds unbind (no submit is in flight any more);
 //  4. the sandbox SMSC closes;
@@ -265,12 +273,32 @@ func (a *App) Run(ctx context.Context) error {
 	mo := &moStage{bus: a.Bus, dir: a.Directory, client: &http.Client{Timeout: a.cfg.Webhook.Timeout}, maxAttempts: a.cfg.Webhook.MaxAttempts, log: a.log.With("stage", "deliver-mo")}
 	rs := &receiptStage{bus: a.Bus, ids: ids, receiptWait: a.cfg.Pipeline.ReceiptWait, log: a.log.With("stage", "receipts")}
 	ix := &indexer{idx: a.Index, node: a.cfg.Node, log: a.log.With("stage", "index")}
+	smppDone := make(chan struct{})
+	smppCtx, stopSMPP := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopSMPP()
+	if a.SMPP != nil {
+		go func() {
+			defer close(smppDone)
+			if err := a.SMPP.Run(smppCtx); err != nil {
+				fail <- fmt.Errorf("smpp server: %w", err)
+			}
+		}()
+	} else {
+		close(smppDone)
+	}
 	stages := []struct {
 		cfg bus.StageConfig
 		h   bus.Handler
 	}{
 		{fs.config(), fs.handle}, {as.config(), as.handle}, {mt.config(), mt.handle}, {mo.config(), mo.handle},
 		{rs.config(), rs.handle}, {ix.messagesConfig(), ix.handleMessages}, {ix.eventsConfig(), ix.handleEvents},
+	}
+	if a.SMPP != nil {
+		sr := &smppReceiptStage{srv: a.SMPP, pending: a.Bus.KV(bus.BucketSMPPReceipt), log: a.log.With("stage", "smpp-receipts")}
+		stages = append(stages, struct {
+			cfg bus.StageConfig
+			h   bus.Handler
+		}{sr.config(), sr.handle})
 	}
 	for _, st := range stages {
 		stageWG.Add(1)
@@ -289,7 +317,7 @@ func (a *App) Run(ctx context.Context) error {
 		}
 		httpDone <- err
 	}()
-	a.log.Info("smsgw running", "http", a.HTTPAddr(), "archive", a.Store.Kind(), "worm", a.Store.WORM(), "carriers", len(a.carriers))
+	a.log.Info("smsgw running", "http", a.HTTPAddr(), "smpp", a.SMPPAddr(), "archive", a.Store.Kind(), "worm", a.Store.WORM(), "carriers", len(a.carriers))
 
 	var runErr error
 	select {
@@ -310,8 +338,10 @@ func (a *App) Run(ctx context.Context) error {
 	})
 	time.Sleep(10 * time.Millisecond) // Shutdown has closed the listener
 	a.closeNewConns()
+	stopSMPP()
 	_ = g.Wait()
-	a.log.Debug("shutdown: http stopped")
+	<-smppDone
+	a.log.Debug("shutdown: http and smpp server stopped")
 	stopStages()
 	stageWG.Wait()
 	a.log.Debug("shutdown: stages drained")
@@ -334,6 +364,9 @@ func (a *App) Close() {
 		if a.Sandbox != nil {
 			_ = a.Sandbox.Close()
 		}
+		if a.SMPP != nil {
+			_ = a.SMPP.Close()
+		}
 		if a.Index != nil {
 			_ = a.Index.Close()
 		}
@@ -341,4 +374,12 @@ func (a *App) Close() {
 			a.Bus.Close()
 		}
 	})
+}
+
+// SMPPAddr is where our SMPP server listens ("" when disabled).
+func (a *App) SMPPAddr() string {
+	if a.SMPP == nil {
+		return ""
+	}
+	return a.SMPP.Addr()
 }

@@ -25,6 +25,7 @@ func TestFilterFailureFailsClosed(t *testing.T) {
 	cfg.DataDir = t.TempDir()
 	cfg.Node = "t"
 	cfg.HTTP.Addr = "127.0.0.1:0"
+	cfg.SMPP.Addr = "127.0.0.1:0"
 	cfg.Pipeline.MaxDeliver = 2
 	cfg.Archive.SegmentMaxAge = 20 * time.Millisecond
 	cfg.Pipeline.IngressKey = base64.StdEncoding.EncodeToString(make([]byte, 32)) // all-zero key

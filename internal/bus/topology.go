@@ -39,18 +39,20 @@ const (
 	ConsumerDeliverMT = "deliver-mt"
 	ConsumerDeliverMO = "deliver-mo"
 	ConsumerReceipts  = "receipts"
+	ConsumerSMPPDLR   = "smpp-receipts"
 	// ConsumerIndexPrefix + node name: each node keeps its own read model.
 	ConsumerIndexPrefix = "index-"
 )
 
 // KV buckets.
 const (
-	BucketNumbers     = "numbers"     // business number (digits) -> numbers.Number
-	BucketEmployees   = "employees"   // employee id -> numbers.Employee
-	BucketTokens      = "tokens"      // sha256(token) hex -> auth.Token
-	BucketIdempotency = "idempotency" // employee.sha256(key) -> message id + request hash
-	BucketCarrierIDs  = "carrier_ids" // carrier.normalised id -> message id, part
-	BucketArchiveIDs  = "archive_ids" // message id -> segment key holding its record
+	BucketNumbers     = "numbers"       // business number (digits) -> numbers.Number
+	BucketEmployees   = "employees"     // employee id -> numbers.Employee
+	BucketTokens      = "tokens"        // sha256(token) hex -> auth.Token
+	BucketIdempotency = "idempotency"   // employee.sha256(key) -> message id + request hash
+	BucketCarrierIDs  = "carrier_ids"   // carrier.normalised id -> message id, part
+	BucketArchiveIDs  = "archive_ids"   // message id -> segment key holding its record
+	BucketSMPPReceipt = "smpp_receipts" // message id -> SMPP account awaiting its receipt
 )
 
 // DuplicateWindow is how long JetStream remembers a Nats-Msg-Id. It must
@@ -87,4 +89,5 @@ var buckets = []bucketSpec{
 	{BucketIdempotency, 24 * time.Hour, 1},
 	{BucketCarrierIDs, 7 * 24 * time.Hour, 1},
 	{BucketArchiveIDs, 30 * 24 * time.Hour, 1}, // must outlive any redelivery of FILTERED
+	{BucketSMPPReceipt, 7 * 24 * time.Hour, 1},
 }

@@ -1,0 +1,113 @@
+package e2e
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/smsgw/smsgw/config"
+	"github.com/smsgw/smsgw/gateway/smpp"
+)
+
+type platformHandler struct{ got chan *smpp.Deliver }
+
+func (h *platformHandler) HandleDeliver(ctx context.Context, d *smpp.Deliver) error {
+	h.got <- d
+	return nil
+}
+
+// TestSMPPServerPlatform: a contact-centre platform binds to our SMPP
+// server, submits a text with a card number from a business number it may
+// use; submit_sm_resp carries our message id; the carrier gets the
+// redacted text; the platform receives the delivery receipt for that id.
+func TestSMPPServerPlatform(t *testing.T) {
+	hash, _ := bcrypt.GenerateFromPassword([]byte("s3cret"), bcrypt.MinCost)
+	cfg := testConfig(t.TempDir())
+	cfg.SMPP.Accounts = []config.SMPPAccount{{SystemID: "ccplat", PasswordHash: string(hash), Role: "platform", AllowedSources: []string{bizNumber}}}
+	logs := &testenvBuffer{}
+	g := start(t, cfg, logs.buf())
+	g.employee("jane.doe", bizNumber, "")
+
+	h := &platformHandler{got: make(chan *smpp.Deliver, 10)}
+	c := smpp.NewClient(smpp.ClientConfig{Name: "platform", Addr: g.App.SMPPAddr(), SystemID: "ccplat", Password: "s3cret"}, h)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { _ = c.Run(ctx); close(done) }()
+	defer func() { cancel(); <-done }()
+
+	long := "card 4111 1111 1111 1111 " + strings.Repeat("and more text ", 15) // 2 parts
+	res, err := c.Submit(ctxT(t), smpp.Submit{Src: "14155550100", Dst: "14155550199", Text: long, RegisteredDelivery: true})
+	if err != nil {
+		t.Fatalf("platform submit: %v", err)
+	}
+	if len(res.MessageIDs) != 2 || res.MessageIDs[0] != res.MessageIDs[1] || len(res.MessageIDs[0]) != 26 {
+		t.Fatalf("submit_sm_resp ids = %v, want our one ULID for both parts", res.MessageIDs)
+	}
+	id := res.MessageIDs[0]
+	subs, err := g.App.Sandbox.WaitSubmitted(ctxT(t), 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if subs[0].Concat == nil || subs[1].Concat == nil {
+		t.Fatalf("carrier parts lack concatenation headers: %+v", subs)
+	}
+	if subs[0].Concat.Seq > subs[1].Concat.Seq {
+		subs[0], subs[1] = subs[1], subs[0]
+	}
+	joined := subs[0].Text + subs[1].Text
+	if !strings.HasPrefix(joined, "card **** **** **** 1111 and more text") || strings.Contains(joined, "4111 1111 1111 1111") {
+		t.Errorf("carrier got %q, want the reassembled text, redacted", joined)
+	}
+	select {
+	case d := <-h.got:
+		if !d.IsReceipt || d.Receipt.MessageID != id || d.Receipt.Stat != "DELIVRD" {
+			t.Errorf("platform got %+v, want a DELIVRD receipt for %s", d.Receipt, id)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("platform never got its receipt")
+	}
+	admin := g.Admin
+	if m := g.waitStatus(id, admin, "delivered"); m["employee_id"] != "jane.doe" {
+		t.Errorf("message employee = %v, want the number's holder", m["employee_id"])
+	}
+
+	// A source the account may not use, and bad binds.
+	if _, err := c.Submit(ctxT(t), smpp.Submit{Src: "14155550999", Dst: "14155550199", Text: "x"}); err == nil || !strings.Contains(err.Error(), "0xa") {
+		t.Errorf("submit from a foreign number: %v, want ESME_RINVSRCADR (0xa)", err)
+	}
+	for _, bad := range []struct {
+		sys, pw string
+		want    uint32
+	}{{"ccplat", "Xq9zWr7", smpp.ESME_RINVPASWD}, {"nobody", "Pw7kLm2", smpp.ESME_RINVSYSID}} {
+		if st := rawBind(t, g.App.SMPPAddr(), bad.sys, bad.pw); st != bad.want {
+			t.Errorf("bind %s: status %#x, want %#x", bad.sys, st, bad.want)
+		}
+	}
+	for _, pw := range []string{"s3cret", "Xq9zWr7", "Pw7kLm2"} {
+		if strings.Contains(logs.String(), pw) {
+			t.Errorf("password %q reached the logs", pw)
+		}
+	}
+	if !strings.Contains(logs.String(), "SMPP bind refused") {
+		t.Errorf("refused binds were not logged")
+	}
+}
+
+func rawBind(t *testing.T, addr, sys, pw string) uint32 {
+	t.Helper()
+	conn, err := dialTCP(addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sess := smpp.NewSession(conn, smpp.SessionConfig{})
+	go sess.Run(context.Background())
+	defer sess.Close()
+	resp, err := sess.Request(ctxT(t), smpp.BindTransceiver, (&smpp.Bind{SystemID: sys, Password: pw, InterfaceVersion: 0x34}).Marshal())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.Status
+}

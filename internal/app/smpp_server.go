@@ -1,0 +1,140 @@
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net"
+	"time"
+
+	"github.com/smsgw/smsgw/config"
+	"github.com/smsgw/smsgw/gateway/smppserver"
+	"github.com/smsgw/smsgw/internal/bus"
+	"github.com/smsgw/smsgw/numbers"
+	"github.com/smsgw/smsgw/sms"
+)
+
+func smppAccounts(cfg []config.SMPPAccount) ([]smppserver.Account, error) {
+	var out []smppserver.Account
+	for _, a := range cfg {
+		acc := smppserver.Account{SystemID: a.SystemID, PasswordHash: a.PasswordHash, Role: a.Role, MaxBinds: a.MaxBinds, Window: a.Window, Throughput: a.Throughput}
+		for _, n := range a.AllowedSources {
+			num, err := sms.ParseNumber(n)
+			if err != nil {
+				return nil, fmt.Errorf("smpp account %s: allowed source: %w", a.SystemID, err)
+			}
+			acc.AllowedSources = append(acc.AllowedSources, num)
+		}
+		for _, c := range a.AllowedIPs {
+			_, ipn, err := net.ParseCIDR(c)
+			if err != nil {
+				return nil, fmt.Errorf("smpp account %s: allowed ip %q: %w", a.SystemID, c, err)
+			}
+			acc.AllowedIPs = append(acc.AllowedIPs, ipn)
+		}
+		out = append(out, acc)
+	}
+	return out, nil
+}
+
+func (a *App) newSMPPServer() (*smppserver.Server, error) {
+	accounts, err := smppAccounts(a.cfg.SMPP.Accounts)
+	if err != nil {
+		return nil, err
+	}
+	pending := a.Bus.KV(bus.BucketSMPPReceipt)
+	return smppserver.New(smppserver.Config{
+		Addr: a.cfg.SMPP.Addr, Accounts: accounts, Ingress: a.Ingress, MaxBodyChars: a.cfg.HTTP.MaxBodyChars, Log: a.log,
+		Holder: func(ctx context.Context, n sms.Number) (string, string, error) {
+			num, _, err := a.Directory.Number(ctx, n)
+			if sms.KindOf(err) == sms.NotFound {
+				return "", "", nil
+			}
+			if err != nil {
+				return "", "", err
+			}
+			if num.State != numbers.StateAssigned {
+				return "", num.Carrier, nil
+			}
+			return num.EmployeeID, num.Carrier, nil
+		},
+		OnReceiptRequested: func(ctx context.Context, systemID string, m *sms.Message) error {
+			data, _ := json.Marshal(smppReceiptReq{SystemID: systemID, From: m.From, To: m.To, AcceptedAt: m.AcceptedAt})
+			_, err := pending.Put(ctx, string(m.ID), data)
+			return err
+		},
+	})
+}
+
+type smppReceiptReq struct {
+	SystemID   string     `json:"system_id"`
+	From       sms.Number `json:"from"`
+	To         sms.Number `json:"to"`
+	AcceptedAt time.Time  `json:"accepted_at"`
+}
+
+// smppReceiptStage turns final status events of messages submitted over
+// our SMPP server with registered_delivery into deliver_sm receipts to a
+// receiving bind of the same account. Without such a bind it retries.
+type smppReceiptStage struct {
+	srv     *smppserver.Server
+	pending *bus.KV
+	log     *slog.Logger
+}
+
+func (s *smppReceiptStage) config() bus.StageConfig {
+	return bus.StageConfig{Stream: bus.StreamEvents, Durable: bus.ConsumerSMPPDLR, MaxDeliver: -1, Batch: 256,
+		Filter: []string{bus.SubjEvents + string(sms.StatusDelivered), bus.SubjEvents + string(sms.StatusFailed),
+			bus.SubjEvents + string(sms.StatusBlocked), bus.SubjEvents + string(sms.StatusDeadLetter)}}
+}
+
+func receiptStat(st sms.Status) string {
+	switch st {
+	case sms.StatusDelivered:
+		return "DELIVRD"
+	case sms.StatusFailed:
+		return "UNDELIV"
+	}
+	return "REJECTD"
+}
+
+func (s *smppReceiptStage) handle(ctx context.Context, batch []*bus.Msg) {
+	for _, in := range batch {
+		var ev sms.Event
+		if err := json.Unmarshal(in.Data, &ev); err != nil {
+			_ = in.Term()
+			continue
+		}
+		e, err := s.pending.Get(ctx, string(ev.MessageID))
+		if sms.KindOf(err) == sms.NotFound {
+			_ = in.Ack() // not submitted over SMPP with a receipt request (or already answered)
+			continue
+		}
+		if err != nil {
+			_ = in.Nak(time.Second)
+			continue
+		}
+		var req smppReceiptReq
+		if err := json.Unmarshal(e.Value, &req); err != nil {
+			_ = in.Ack()
+			continue
+		}
+		m := &sms.Message{ID: ev.MessageID, From: req.From, To: req.To, AcceptedAt: req.AcceptedAt}
+		sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		err = s.srv.SendReceipt(sctx, req.SystemID, m, receiptStat(ev.Status), ev.At)
+		cancel()
+		if err != nil {
+			if time.Since(ev.At) > 72*time.Hour {
+				s.log.Warn("SMPP receipt given up after 72h", "id", ev.MessageID, "system_id", req.SystemID)
+				_ = in.Ack()
+				continue
+			}
+			_ = in.Nak(backoff(in.Deliveries))
+			continue
+		}
+		// First final status wins: the request is answered.
+		_ = s.pending.Delete(ctx, string(ev.MessageID))
+		_ = in.Ack()
+	}
+}
