@@ -138,7 +138,6 @@ type SMPPAccount struct {
 	// empty means none.
 	AllowedSources []string `mapstructure:"allowed_sources" json:"allowed_sources"`
 	MaxBinds       int      `mapstructure:"max_binds" json:"max_binds"`
-	Window         int      `mapstructure:"window" json:"window"`
 	// Throughput limits submit_sm per second per bind (0: unlimited);
 	// over it we answer ESME_RTHROTTLED.
 	Throughput float64 `mapstructure:"throughput" json:"throughput"`

@@ -167,8 +167,8 @@ func (c Config) Validate() []error {
 				add(fmt.Sprintf("%s.allowed_ips[%d]", k, j), "not a CIDR (e.g. 10.0.0.0/8): %q", cidr)
 			}
 		}
-		if a.MaxBinds < 0 || a.Window < 0 || a.Window > 1024 || a.Throughput < 0 {
-			add(k, "max_binds, window (<=1024) and throughput must not be negative")
+		if a.MaxBinds < 0 || a.Throughput < 0 {
+			add(k, "max_binds and throughput must not be negative")
 		}
 	}
 	if c.Webhook.Timeout <= 0 {

@@ -24,7 +24,6 @@ type Account struct {
 	Role           string // "platform"
 	AllowedSources []sms.Number
 	MaxBinds       int     // 0: 4
-	Window         int     // 0: 64
 	Throughput     float64 // submit_sm/s per bind; 0: unlimited
 	AllowedIPs     []*net.IPNet
 }

@@ -18,7 +18,7 @@ import (
 func smppAccounts(cfg []config.SMPPAccount) ([]smppserver.Account, error) {
 	var out []smppserver.Account
 	for _, a := range cfg {
-		acc := smppserver.Account{SystemID: a.SystemID, PasswordHash: a.PasswordHash, Role: a.Role, MaxBinds: a.MaxBinds, Window: a.Window, Throughput: a.Throughput}
+		acc := smppserver.Account{SystemID: a.SystemID, PasswordHash: a.PasswordHash, Role: a.Role, MaxBinds: a.MaxBinds, Throughput: a.Throughput}
 		for _, n := range a.AllowedSources {
 			num, err := sms.ParseNumber(n)
 			if err != nil {
