@@ -74,6 +74,11 @@ func TestSMPPServerPlatform(t *testing.T) {
 		t.Errorf("message employee = %v, want the number's holder", m["employee_id"])
 	}
 
+	// query_sm answers from the message's status.
+	if st := querySM(t, g.App.SMPPAddr(), id); st != 2 {
+		t.Errorf("query_sm message_state = %d, want 2 (DELIVERED)", st)
+	}
+
 	// A source the account may not use, and bad binds.
 	if _, err := c.Submit(ctxT(t), smpp.Submit{Src: "14155550999", Dst: "14155550199", Text: "x"}); err == nil || !strings.Contains(err.Error(), "0xa") {
 		t.Errorf("submit from a foreign number: %v, want ESME_RINVSRCADR (0xa)", err)
@@ -110,4 +115,30 @@ func rawBind(t *testing.T, addr, sys, pw string) uint32 {
 		t.Fatal(err)
 	}
 	return resp.Status
+}
+
+func querySM(t *testing.T, addr, id string) byte {
+	t.Helper()
+	conn, err := dialTCP(addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sess := smpp.NewSession(conn, smpp.SessionConfig{})
+	go sess.Run(context.Background())
+	defer sess.Close()
+	if resp, err := sess.Request(ctxT(t), smpp.BindTransmitter, (&smpp.Bind{SystemID: "ccplat", Password: "s3cret", InterfaceVersion: 0x34}).Marshal()); err != nil || resp.Status != 0 {
+		t.Fatalf("bind for query_sm: %+v %v", resp, err)
+	}
+	body := append(smpp.MessageIDBody(id), 1, 1)
+	body = append(body, "14155550100\x00"...)
+	resp, err := sess.Request(ctxT(t), smpp.QuerySM, body)
+	if err != nil || resp.Status != 0 {
+		t.Fatalf("query_sm: %+v %v", resp, err)
+	}
+	// message_id, final_date, message_state, error_code
+	parts := strings.SplitN(string(resp.Body), "\x00", 3)
+	if len(parts) < 3 || parts[0] != id || len(parts[2]) < 2 {
+		t.Fatalf("query_sm_resp body %q", resp.Body)
+	}
+	return parts[2][0]
 }

@@ -44,6 +44,9 @@ type Message struct {
 	Source  Source `json:"source"`
 	// AcceptedAt is when the gateway persisted the message at ingress.
 	AcceptedAt time.Time `json:"accepted_at"`
+	// Incomplete marks a concatenated text some of whose parts never
+	// arrived: it is filtered and archived as far as it got.
+	Incomplete bool `json:"incomplete,omitempty"`
 
 	// Set by the filter stage.
 	Verdict  Verdict   `json:"verdict,omitempty"`

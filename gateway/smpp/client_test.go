@@ -450,3 +450,52 @@ func FuzzSessionReadLoop(f *testing.F) {
 		}
 	})
 }
+
+// TestIncompleteMultipartIsHandedOnMarked: part 2 of 2 never arrives; after
+// the reassembly timeout part 1 is handed on, marked incomplete, and the
+// SMSC gets its response — nothing is dropped or held forever.
+func TestIncompleteMultipartIsHandedOnMarked(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	status := make(chan uint32, 1)
+	go func() {
+		conn, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		var sess *smpp.Session
+		sess = smpp.NewSession(conn, smpp.SessionConfig{Handle: func(ctx context.Context, req *smpp.PDU) *smpp.PDU {
+			if req.ID != smpp.BindTransceiver {
+				return nil
+			}
+			go func() {
+				time.Sleep(50 * time.Millisecond)
+				part := append([]byte{0x05, 0x00, 0x03, 0x2A, 0x02, 0x01}, []byte("first half only")...)
+				mo := smpp.SM{Src: "14155550199", Dst: "14155550100", ESMClass: smpp.ESMUDHI, ShortMessage: part}
+				resp, err := sess.Request(context.Background(), smpp.DeliverSM, mo.Marshal())
+				if err == nil {
+					status <- resp.Status
+				}
+			}()
+			return &smpp.PDU{ID: smpp.BindTransceiverResp, Body: []byte("x\x00")}
+		}})
+		_ = sess.Run(context.Background())
+	}()
+	rec := newRecorder()
+	startClient(t, ln.Addr().String(), rec, func(c *smpp.ClientConfig) { c.ReassemblyTimeout = 200 * time.Millisecond })
+	d := rec.next(t)
+	if !d.Incomplete || d.Text != "first half only" || d.Parts != 1 {
+		t.Errorf("handler got %+v, want the first part marked incomplete", d)
+	}
+	select {
+	case st := <-status:
+		if st != smpp.ESME_ROK {
+			t.Errorf("deliver_sm_resp status %#x, want OK once handled", st)
+		}
+	case <-time.After(5 * time.Second):
+		t.Error("the part was never answered")
+	}
+}

@@ -40,6 +40,10 @@ type Holder func(ctx context.Context, n sms.Number) (employeeID, carrier string,
 // a delivery receipt, so the caller can route the receipt back later.
 type ReceiptRequested func(ctx context.Context, systemID string, m *sms.Message) error
 
+// Lookup reports a message's sender, current status and when it reached a
+// final status (zero if not final); sms.NotFound if unknown.
+type Lookup func(ctx context.Context, id sms.MessageID) (from sms.Number, st sms.Status, final time.Time, err error)
+
 // Config configures the server.
 type Config struct {
 	Addr     string
@@ -48,8 +52,10 @@ type Config struct {
 	Holder   Holder
 	// OnReceiptRequested records a receipt request; required.
 	OnReceiptRequested ReceiptRequested
-	MaxBodyChars       int
-	Log                *slog.Logger
+	// Lookup answers query_sm; nil answers ESME_RINVCMDID.
+	Lookup       Lookup
+	MaxBodyChars int
+	Log          *slog.Logger
 }
 
 // Server is a running SMPP server.
@@ -175,7 +181,12 @@ func (s *Server) serve(conn net.Conn) {
 					return &smpp.PDU{ID: smpp.SubmitSMResp, Status: smpp.ESME_RINVBNDSTS}
 				}
 				return s.submit(ctx, cur, req)
-			case smpp.DeliverSM, smpp.QuerySM, smpp.CancelSM, smpp.ReplaceSM, smpp.DataSM, smpp.SubmitMulti:
+			case smpp.QuerySM:
+				if cur == nil || cur.kind == smpp.BindReceiver || s.cfg.Lookup == nil {
+					return &smpp.PDU{ID: smpp.QuerySMResp, Status: smpp.ESME_RINVBNDSTS}
+				}
+				return s.query(ctx, cur, req)
+			case smpp.DeliverSM, smpp.CancelSM, smpp.ReplaceSM, smpp.DataSM, smpp.SubmitMulti:
 				// Not supported yet: a clear refusal, never a hang.
 				return &smpp.PDU{ID: req.ID | 0x80000000, Status: smpp.ESME_RINVCMDID}
 			}
@@ -290,7 +301,7 @@ func (s *Server) submit(ctx context.Context, b *bind, req *smpp.PDU) *smpp.PDU {
 		if len([]rune(d.Text)) > s.cfg.MaxBodyChars {
 			return smpp.Reassembled{Status: smpp.ESME_RINVMSGLEN}
 		}
-		m := &sms.Message{Direction: sms.Outbound, From: from, To: to, Body: d.Text, Source: sms.SourceSMPP}
+		m := &sms.Message{Direction: sms.Outbound, From: from, To: to, Body: d.Text, Source: sms.SourceSMPP, Incomplete: d.Incomplete}
 		emp, carrier, err := s.cfg.Holder(ctx, from)
 		if err != nil {
 			return smpp.Reassembled{Status: sms.KindOf(err).SMPPStatus()}
@@ -358,4 +369,48 @@ func digits(addr string) string {
 		}
 	}
 	return string(out)
+}
+
+// ESME_RQUERYFAIL: query_sm failed (unknown or not yours).
+const esmeRQueryFail uint32 = 0x00000067
+
+// messageState maps our status to SMPP 3.4 message_state.
+func messageState(st sms.Status) byte {
+	switch st {
+	case sms.StatusDelivered:
+		return 2 // DELIVERED
+	case sms.StatusFailed, sms.StatusUndelivered:
+		return 5 // UNDELIVERABLE
+	case sms.StatusBlocked, sms.StatusDeadLetter:
+		return 8 // REJECTED
+	case sms.StatusSent:
+		return 6 // ACCEPTED (by the carrier)
+	}
+	return 1 // ENROUTE
+}
+
+// query answers query_sm from the message's status. An account may query
+// only messages sent from numbers it is allowed to use.
+func (s *Server) query(ctx context.Context, b *bind, req *smpp.PDU) *smpp.PDU {
+	fail := &smpp.PDU{ID: smpp.QuerySMResp, Status: esmeRQueryFail}
+	id, err := smpp.ParseMessageIDBody(req.Body)
+	if err != nil || id == "" {
+		return fail
+	}
+	mid, err := sms.ParseMessageID(id)
+	if err != nil {
+		return fail
+	}
+	from, st, final, err := s.cfg.Lookup(ctx, mid)
+	if err != nil || !slices.Contains(s.accounts[b.systemID].AllowedSources, from) {
+		return fail
+	}
+	body := smpp.MessageIDBody(id)
+	fd := ""
+	if !final.IsZero() {
+		fd = final.UTC().Format("060102150405") + "000+"
+	}
+	body = append(append(body, fd...), 0)
+	body = append(body, messageState(st), 0)
+	return &smpp.PDU{ID: smpp.QuerySMResp, Body: body}
 }

@@ -40,7 +40,7 @@ func (h *carrierIn) HandleDeliver(ctx context.Context, d *smpp.Deliver) error {
 		h.log.Warn("MO with invalid destination address refused", "carrier", h.name)
 		return sms.Errorf(sms.Invalid, "invalid_destination", "invalid destination address")
 	}
-	m := &sms.Message{Direction: sms.Inbound, From: from, To: to, Body: d.Text, Carrier: h.name, Source: sms.SourceCarrier}
+	m := &sms.Message{Direction: sms.Inbound, From: from, To: to, Body: d.Text, Carrier: h.name, Source: sms.SourceCarrier, Incomplete: d.Incomplete}
 	// The employee holding the number now is recorded with the message. An
 	// unknown or unassigned number is still accepted: the text is archived
 	// and shown as undelivered, never dropped.

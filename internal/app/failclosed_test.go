@@ -21,24 +21,7 @@ import (
 // then archived as blocked with its body withheld, reported in DEAD and as
 // a dead_letter event, and never reaches the carrier.
 func TestFilterFailureFailsClosed(t *testing.T) {
-	cfg := config.Defaults()
-	cfg.DataDir = t.TempDir()
-	cfg.Node = "t"
-	cfg.HTTP.Addr = "127.0.0.1:0"
-	cfg.SMPP.Addr = "127.0.0.1:0"
-	cfg.Pipeline.MaxDeliver = 2
-	cfg.Archive.SegmentMaxAge = 20 * time.Millisecond
-	cfg.Pipeline.IngressKey = base64.StdEncoding.EncodeToString(make([]byte, 32)) // all-zero key
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	a, err := New(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- a.Run(ctx) }()
-	defer func() { cancel(); <-done }()
-
+	a, ctx := startApp(t)
 	other := make([]byte, 32)
 	other[0] = 1
 	foreign, err := newCodec(base64.StdEncoding.EncodeToString(other))
@@ -55,17 +38,9 @@ func TestFilterFailureFailsClosed(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	var v index.View
-	deadline := time.Now().Add(30 * time.Second)
-	for time.Now().Before(deadline) {
-		v, err = a.Index.Get(ctx, m.ID)
-		if err == nil && v.Archived && v.Status == sms.StatusDeadLetter {
-			break
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	if !v.Archived || v.Verdict != sms.VerdictBlocked || v.Body != withheldBody {
-		t.Fatalf("message = %+v (%v), want archived, blocked, body withheld", v, err)
+	v := waitView(t, a, m.ID, func(v index.View) bool { return v.Archived && v.Status == sms.StatusDeadLetter })
+	if v.Verdict != sms.VerdictBlocked || v.Body != withheldBody {
+		t.Fatalf("message = %+v, want archived, blocked, body withheld", v)
 	}
 	if len(v.Findings) != 1 || v.Findings[0].Type != "filter_error" {
 		t.Errorf("findings = %+v, want filter_error", v.Findings)
@@ -86,6 +61,68 @@ func TestFilterFailureFailsClosed(t *testing.T) {
 	if strings.Contains(dl, "4111") || !strings.Contains(dl, string(m.ID)) || !strings.Contains(dl, "filter_error") {
 		t.Errorf("dead letter = %s", dl)
 	}
+}
+
+// TestIncompleteTextIsFlagged: a joined text with missing parts is
+// filtered as a whole and archived with an incomplete_multipart finding.
+func TestIncompleteTextIsFlagged(t *testing.T) {
+	a, ctx := startApp(t)
+	m := &sms.Message{Direction: sms.Inbound, From: "+14155550199", To: "+14155550100", Body: "first half 4111 1111 1111 1111",
+		Source: sms.SourceCarrier, Incomplete: true}
+	if err := a.Ingress.Accept(ctx, m); err != nil {
+		t.Fatal(err)
+	}
+	v := waitView(t, a, m.ID, func(v index.View) bool { return v.Archived })
+	if v.Body != "first half **** **** **** 1111" {
+		t.Errorf("body = %q", v.Body)
+	}
+	var types []string
+	for _, f := range v.Findings {
+		types = append(types, f.Type)
+	}
+	if strings.Join(types, ",") != "card,incomplete_multipart" {
+		t.Errorf("findings = %v, want card and incomplete_multipart", types)
+	}
+}
+
+func waitView(t *testing.T, a *App, id sms.MessageID, ok func(index.View) bool) index.View {
+	t.Helper()
+	var v index.View
+	var err error
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		v, err = a.Index.Get(context.Background(), id)
+		if err == nil && ok(v) {
+			return v
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("message %s never reached the expected state: %+v (%v)", id, v, err)
+	return v
+}
+
+// startApp runs a node on embedded defaults in a temp dir, with an
+// all-zero ingress key and two filter attempts.
+func startApp(t *testing.T) (*App, context.Context) {
+	t.Helper()
+	cfg := config.Defaults()
+	cfg.DataDir = t.TempDir()
+	cfg.Node = "t"
+	cfg.HTTP.Addr = "127.0.0.1:0"
+	cfg.SMPP.Addr = "127.0.0.1:0"
+	cfg.Pipeline.MaxDeliver = 2
+	cfg.Archive.SegmentMaxAge = 20 * time.Millisecond
+	cfg.Pipeline.IngressKey = base64.StdEncoding.EncodeToString(make([]byte, 32)) // all-zero key
+	ctx, cancel := context.WithCancel(context.Background())
+	a, err := New(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- a.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+	return a, context.Background()
 }
 
 func readDead(t *testing.T, a *App) string {

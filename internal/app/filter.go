@@ -54,6 +54,10 @@ func (s *filterStage) handle(ctx context.Context, batch []*bus.Msg) {
 			out, err = s.chain.ApplySafe(m.Body)
 			if err == nil {
 				m.Body, m.Verdict, m.Findings = out.Text, out.Verdict, out.Findings
+				if m.Incomplete {
+					// Parts of this text never arrived: say so in the record.
+					m.Findings = append(m.Findings, sms.Finding{Type: "incomplete_multipart", Start: 0, End: len(m.Body), Action: sms.ActionFlag})
+				}
 			}
 		}
 		if err != nil {

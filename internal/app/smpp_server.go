@@ -59,6 +59,17 @@ func (a *App) newSMPPServer() (*smppserver.Server, error) {
 			}
 			return num.EmployeeID, num.Carrier, nil
 		},
+		Lookup: func(ctx context.Context, id sms.MessageID) (sms.Number, sms.Status, time.Time, error) {
+			v, err := a.Index.Get(ctx, id)
+			if err != nil {
+				return "", "", time.Time{}, err
+			}
+			var final time.Time
+			if v.Status.Final() && len(v.Events) > 0 {
+				final = v.Events[len(v.Events)-1].At
+			}
+			return v.From, v.Status, final, nil
+		},
 		OnReceiptRequested: func(ctx context.Context, systemID string, m *sms.Message) error {
 			data, _ := json.Marshal(smppReceiptReq{SystemID: systemID, From: m.From, To: m.To, AcceptedAt: m.AcceptedAt})
 			_, err := pending.Put(ctx, string(m.ID), data)
