@@ -50,7 +50,7 @@ func TestGoldenPDUTraces(t *testing.T) {
 	at := time.Date(2026, 11, 23, 10, 15, 0, 0, time.UTC)
 	receipt := SM{SrcTON: 1, SrcNPI: 1, Src: "14155550199", DstTON: 1, DstNPI: 1, Dst: "14155550100", ESMClass: ESMReceipt,
 		ShortMessage: []byte(FormatReceipt("a1b2c3", "DELIVRD", "000", at, at.Add(time.Minute), "hello")),
-		TLVs: []TLV{{Tag: TagReceiptedMessageID, Value: []byte("a1b2c3\x00")}, {Tag: TagMessageState, Value: []byte{2}}}}
+		TLVs:         []TLV{{Tag: TagReceiptedMessageID, Value: []byte("a1b2c3\x00")}, {Tag: TagMessageState, Value: []byte{2}}}}
 	traces := map[string][]*PDU{
 		"bind.hex": {
 			{ID: BindTransceiver, Seq: 1, Body: (&Bind{SystemID: "smsgw", Password: "secret", InterfaceVersion: 0x34, AddrTON: 1, AddrNPI: 1}).Marshal()},
