@@ -2,7 +2,6 @@ package smppserver
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -61,16 +60,13 @@ type Config struct {
 // Server is a running SMPP server.
 type Server struct {
 	cfg      Config
-	ln       net.Listener
+	lis      *smpp.Listener
 	log      *slog.Logger
 	accounts map[string]*Account
 	reasm    *smpp.Reassembler
 
-	mu     sync.Mutex
-	binds  map[string]map[*bind]bool // system_id -> live binds
-	closed chan struct{}
-	once   sync.Once
-	wg     sync.WaitGroup
+	mu    sync.Mutex
+	binds map[string]map[*bind]bool // system_id -> live binds
 }
 
 type bind struct {
@@ -90,12 +86,12 @@ func New(cfg Config) (*Server, error) {
 	if cfg.MaxBodyChars <= 0 {
 		cfg.MaxBodyChars = 1600
 	}
-	ln, err := net.Listen("tcp", cfg.Addr)
+	lis, err := smpp.Listen(cfg.Addr)
 	if err != nil {
 		return nil, fmt.Errorf("listening on smpp.addr %s: %w", cfg.Addr, err)
 	}
-	s := &Server{cfg: cfg, ln: ln, log: cfg.Log.With("component", "smpp-server"), accounts: map[string]*Account{},
-		binds: map[string]map[*bind]bool{}, closed: make(chan struct{}), reasm: smpp.NewReassembler(10 * time.Second)}
+	s := &Server{cfg: cfg, lis: lis, log: cfg.Log.With("component", "smpp-server"), accounts: map[string]*Account{},
+		binds: map[string]map[*bind]bool{}, reasm: smpp.NewReassembler(10 * time.Second)}
 	for i := range cfg.Accounts {
 		a := &cfg.Accounts[i]
 		s.accounts[a.SystemID] = a
@@ -104,55 +100,32 @@ func New(cfg Config) (*Server, error) {
 }
 
 // Addr is the listening address.
-func (s *Server) Addr() string { return s.ln.Addr().String() }
+func (s *Server) Addr() string { return s.lis.Addr() }
 
 // Run serves until ctx ends, then unbinds every session.
 func (s *Server) Run(ctx context.Context) error {
-	stop := context.AfterFunc(ctx, func() { _ = s.Close() })
-	defer stop()
-	for {
-		conn, err := s.ln.Accept()
-		if err != nil {
-			select {
-			case <-s.closed:
-				s.wg.Wait()
-				return nil
-			default:
-			}
-			if errors.Is(err, net.ErrClosed) {
-				s.wg.Wait()
-				return nil
-			}
-			return fmt.Errorf("accepting SMPP connection: %w", err)
-		}
-		s.wg.Add(1)
-		go func() {
-			defer s.wg.Done()
-			s.serve(conn)
-		}()
-	}
+	return s.lis.Serve(ctx, func() { _ = s.Close() }, s.serve)
 }
 
 // Close stops listening and unbinds every session.
 func (s *Server) Close() error {
-	s.once.Do(func() {
-		close(s.closed)
-		_ = s.ln.Close()
-		s.reasm.Stop()
-		s.mu.Lock()
-		var all []*bind
-		for _, bs := range s.binds {
-			for b := range bs {
-				all = append(all, b)
-			}
+	if !s.lis.Close() {
+		return nil
+	}
+	s.reasm.Stop()
+	s.mu.Lock()
+	var all []*bind
+	for _, bs := range s.binds {
+		for b := range bs {
+			all = append(all, b)
 		}
-		s.mu.Unlock()
-		for _, b := range all {
-			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-			_ = b.sess.Unbind(ctx)
-			cancel()
-		}
-	})
+	}
+	s.mu.Unlock()
+	for _, b := range all {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		_ = b.sess.Unbind(ctx)
+		cancel()
+	}
 	return nil
 }
 

@@ -41,7 +41,7 @@ type Submitted struct {
 // Server is a running simulator.
 type Server struct {
 	cfg Config
-	ln  net.Listener
+	lis *smpp.Listener
 	log *slog.Logger
 
 	mu        sync.Mutex
@@ -50,11 +50,9 @@ type Server struct {
 	sessions  map[*smpp.Session]bool // bound receivers/transceivers
 	all       map[*smpp.Session]bool
 
-	nextID   atomic.Uint64
-	count    atomic.Int64
-	closed   chan struct{}
-	closeOne sync.Once
-	wg       sync.WaitGroup
+	nextID atomic.Uint64
+	count  atomic.Int64
+	closed <-chan struct{}
 }
 
 // New listens on cfg.Addr.
@@ -65,63 +63,40 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
 	}
-	ln, err := net.Listen("tcp", cfg.Addr)
+	lis, err := smpp.Listen(cfg.Addr)
 	if err != nil {
 		return nil, fmt.Errorf("listening on %s: %w", cfg.Addr, err)
 	}
-	s := &Server{cfg: cfg, ln: ln, log: cfg.Log.With("component", "sandbox-smsc"), changed: make(chan struct{}),
-		sessions: map[*smpp.Session]bool{}, all: map[*smpp.Session]bool{}, closed: make(chan struct{})}
+	s := &Server{cfg: cfg, lis: lis, log: cfg.Log.With("component", "sandbox-smsc"), changed: make(chan struct{}),
+		sessions: map[*smpp.Session]bool{}, all: map[*smpp.Session]bool{}, closed: lis.Done()}
 	s.nextID.Store(uint64(time.Now().UnixNano()) & 0xFFFFFFFFFF)
 	return s, nil
 }
 
 // Addr is the listening address.
-func (s *Server) Addr() string { return s.ln.Addr().String() }
+func (s *Server) Addr() string { return s.lis.Addr() }
 
 // Run accepts connections until ctx ends or Close.
 func (s *Server) Run(ctx context.Context) error {
-	stop := context.AfterFunc(ctx, func() { _ = s.Close() })
-	defer stop()
-	for {
-		conn, err := s.ln.Accept()
-		if err != nil {
-			select {
-			case <-s.closed:
-				s.wg.Wait()
-				return nil
-			default:
-			}
-			if errors.Is(err, net.ErrClosed) {
-				s.wg.Wait()
-				return nil
-			}
-			return fmt.Errorf("accepting: %w", err)
-		}
-		s.wg.Add(1)
-		go func() {
-			defer s.wg.Done()
-			s.serve(conn)
-		}()
-	}
+	return s.lis.Serve(ctx, func() { _ = s.Close() }, s.serve)
 }
 
 // Close stops listening and unbinds every session.
 func (s *Server) Close() error {
-	s.closeOne.Do(func() {
-		close(s.closed)
-		_ = s.ln.Close()
-		s.mu.Lock()
-		var all []*smpp.Session
-		for sess := range s.all {
-			all = append(all, sess)
-		}
-		s.mu.Unlock()
-		for _, sess := range all {
-			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-			_ = sess.Unbind(ctx)
-			cancel()
-		}
-	})
+	if !s.lis.Close() {
+		return nil
+	}
+	s.mu.Lock()
+	var all []*smpp.Session
+	for sess := range s.all {
+		all = append(all, sess)
+	}
+	s.mu.Unlock()
+	for _, sess := range all {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		_ = sess.Unbind(ctx)
+		cancel()
+	}
 	return nil
 }
 
