@@ -7,10 +7,12 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strconv"
 	"sync"
 	"time"
@@ -146,6 +148,11 @@ func (s *moStage) post(ctx context.Context, e numbers.Employee, m *sms.Message) 
 	req.Header.Set(SignatureHeader, Sign(e.WebhookSecret, time.Now(), body))
 	resp, err := s.client.Do(req)
 	if err != nil {
+		// *url.Error quotes the URL, which may carry a credential: keep only the cause.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
 		return 0, fmt.Errorf("posting webhook: %w", err)
 	}
 	defer resp.Body.Close()
