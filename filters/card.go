@@ -2,112 +2,293 @@ package filters
 
 import "github.com/smsgw/smsgw/sms"
 
-// cardDetector finds payment card numbers: 12-19 digits, in any grouping
-// people type, that pass Luhn and match a brand's prefix and length.
-// Candidates are the whole run, contiguous ranges of its groups (so a card
-// followed by "0927" or preceded by "qty 2" is still found), and prefixes
-// of a single long group (a card glued to trailing digits). Windows never
-// start inside a group: a tracking number's inner digits are not a card.
+// cardDetector finds payment card numbers (PANs): 12-19 digits in any
+// grouping people type, Luhn-valid and matching a brand's prefix and
+// length (brands, below).
+//
+// Candidates in one digit run, in order:
+//   - the whole run ("4111 1111 1111 1111", "4 1 1 1 ...", glued to
+//     letters as in "card4111111111111111exp"), unless it reads as dates
+//     ("23.11.2026 - 08.12.2026");
+//   - card-shaped windows of whole groups (one group of 12-19 digits,
+//     4-4-4-4(-1..4), 4-6-5, 4-6-4), so a card is found when the run
+//     swallowed a neighbour: "qty 2 4111 1111 1111 1111 exp 09/27 123";
+//   - the 16- or 15-digit prefix of a longer group when the rest reads as
+//     an expiry date, perhaps with the CVV: a card glued to what follows
+//     ("41111111111111110927", "3782822463100051227123").
+//
+// No candidate starts at the first group of a run that is a phone number
+// ("+49 1512 3456704") or the tail of a UPS tracking number
+// ("1Z3C61713677002762"). A window never starts inside a group, and
+// inside a uniformly grouped long number ("9400 1000 0000 0000 0000 00",
+// all groups of four) only at its start or right after a card: the inner
+// digits of a tracking number are not a card. (So "1234 4111 1111 1111
+// 1111" is missed: a known gap, rare in texts.)
 type cardDetector struct{}
+
+var _ Detector = cardDetector{}
 
 func (cardDetector) Name() string { return "card" }
 
 func (cardDetector) Detect(text string, dst []sms.Finding) []sms.Finding {
+	i := firstRun(text, minCardDigits)
+	if i < 0 {
+		return dst
+	}
+	return detectCards(text, i, dst)
+}
+
+// detectCards scans text from byte i, the start of a run. It is apart
+// from Detect so that the scanner is set up only when worth it.
+//
+//go:noinline
+func detectCards(text string, i int, dst []sms.Finding) []sms.Finding {
 	var sc scanner
-	sc.init(text)
+	sc.initAt(text, i)
+	lastEnd := 0 // byte offset: overflow windows overlap, report each card once
 	for sc.next() {
-		r := &sc.r
-		if r.n < 12 {
-			continue
-		}
-		g := 0
-		for g < r.ngroup {
-			from := int(r.group[g])
-			// Longest valid window starting at group g.
-			best := -1
-			for h := r.ngroup - 1; h >= g; h-- {
-				to := r.groupEnd(h)
-				if n := to - from; n >= 12 && n <= 19 && validCard(r.digit[from:to]) {
-					best = to
-					break
-				}
-			}
-			if best < 0 && r.groupEnd(g)-from > 19 {
-				// One long group: try its prefixes.
-				for to := from + 19; to >= from+12; to-- {
-					if validCard(r.digit[from:to]) {
-						best = to
-						break
-					}
-				}
-			}
-			if best < 0 {
-				g++
-				continue
-			}
-			s, e := r.span(from, best)
-			dst = append(dst, sms.Finding{Type: "card", Start: s, End: e})
-			for g < r.ngroup && int(r.group[g]) < best {
-				g++
-			}
+		if sc.r.n >= minCardDigits {
+			dst, lastEnd = cardsInRun(text, &sc.r, dst, lastEnd)
 		}
 	}
 	return dst
 }
 
-// validCard checks brand prefix and length, then Luhn.
-func validCard(d []byte) bool {
-	return brandOK(d) && luhn(d)
+const (
+	minCardDigits = 12
+	maxCardDigits = 19
+)
+
+func cardsInRun(text string, r *run, dst []sms.Finding, lastEnd int) ([]sms.Finding, int) {
+	emit := func(from, to int) {
+		s, e := r.span(from, to)
+		dst = append(dst, sms.Finding{Type: "card", Start: s, End: e})
+		lastEnd = e
+	}
+	// The first group of "+49 1512 3456789" is a phone number's; of
+	// "1Z999AA10123456784" a UPS tracking number's: never a card's.
+	phone := r.before == '+' || !r.truncL && inUPSTracking(text, int(r.pos[0]))
+	if r.whole() && !phone && r.n <= maxCardDigits && validCard(r.digit[:r.n]) && !r.datesOnly() {
+		emit(0, r.n)
+		return dst, lastEnd
+	}
+	uniform := r.uniform()
+	natural := 0 // the group after the last card found: a window may start there
+	if phone || r.truncL {
+		natural = -1
+	}
+	for g := 0; g < r.ngroup; {
+		from := r.groupStart(g)
+		if int(r.pos[from]) < lastEnd || (g == 0 && phone) {
+			g++
+			continue
+		}
+		best := -1
+		if !uniform || g == natural {
+			for h := r.ngroup - 1; h >= g; h-- {
+				to := r.groupEnd(h)
+				n := to - from
+				if n > maxCardDigits {
+					continue
+				}
+				if n < minCardDigits {
+					break
+				}
+				if r.cardShaped(g, h) && validCard(r.digit[from:to]) {
+					best = to
+					break
+				}
+			}
+		}
+		if best < 0 && r.groupLen(g) > 16 {
+			best = r.gluedCard(g)
+		}
+		if best < 0 {
+			g++
+			continue
+		}
+		emit(from, best)
+		for g < r.ngroup && r.groupStart(g) < best {
+			g++
+		}
+		natural = g
+	}
+	return dst, lastEnd
 }
 
-func prefix(d []byte, k int) int {
+// upsLen is the length of a UPS tracking number: "1Z", six letters or
+// digits (shipper), two digits (service), eight digits (package, check).
+const upsLen = 18
+
+// inUPSTracking reports whether the digit at text[i] is inside a UPS
+// tracking number: a word of upsLen letters and digits starting "1Z".
+func inUPSTracking(text string, i int) bool {
+	alnum := func(c byte) bool { return isDigit(c) || isLetter(c) }
+	start := i
+	for start > 0 && i-start < upsLen && alnum(text[start-1]) {
+		start--
+	}
+	end := i
+	for end < len(text) && end-start <= upsLen && alnum(text[end]) {
+		end++
+	}
+	return end-start == upsLen && text[start] == '1' && text[start+1]|0x20 == 'z'
+}
+
+// gluedCard returns the digit index one past a 16- or 15-digit card at
+// the start of group g followed, in the same group, by an expiry date
+// (MMYY) and perhaps a 3- or 4-digit CVV; -1 if there is none.
+func (r *run) gluedCard(g int) int {
+	from, end := r.groupStart(g), r.groupEnd(g)
+	for _, n := range [...]int{16, 15} {
+		to := from + n
+		switch end - to {
+		case 4, 7, 8:
+		default:
+			continue
+		}
+		if m := digitsValue(r.digit[to : to+2]); m < 1 || m > 12 {
+			continue
+		}
+		if validCard(r.digit[from:to]) {
+			return to
+		}
+	}
+	return -1
+}
+
+// cardShaped reports whether groups g..h are grouped the way card numbers
+// are written: one group, fours with a shorter last group, 4-6-5 (Amex)
+// or 4-6-4 (Diners).
+func (r *run) cardShaped(g, h int) bool {
+	if g == h {
+		return true
+	}
+	if h-g == 2 && r.groupLen(g) == 4 && r.groupLen(g+1) == 6 {
+		if l := r.groupLen(h); l == 5 || l == 4 {
+			return true
+		}
+	}
+	for k := g; k < h; k++ {
+		if r.groupLen(k) != 4 {
+			return false
+		}
+	}
+	return r.groupLen(h) <= 4
+}
+
+// uniform reports whether the run is one long number printed in fours
+// (every group but the last has four digits) and longer than a card.
+func (r *run) uniform() bool {
+	if r.ngroup < 2 || r.n <= maxCardDigits {
+		return false
+	}
+	for g := 0; g < r.ngroup-1; g++ {
+		if r.groupLen(g) != 4 {
+			return false
+		}
+	}
+	return r.groupLen(r.ngroup-1) <= 4
+}
+
+// datesOnly reports whether the run's groups read as a sequence of dates
+// (day, month and a 19xx/20xx year in either order), such as the range
+// "23.11.2026 - 01.12.2026".
+func (r *run) datesOnly() bool {
+	if r.ngroup%3 != 0 {
+		return false
+	}
+	for g := 0; g < r.ngroup; g += 3 {
+		a, b, c := r.groupLen(g), r.groupLen(g+1), r.groupLen(g+2)
+		switch {
+		case a == 4 && b <= 2 && c <= 2: // 2026-11-23
+			if !r.isYear(g) || !dayMonth(r.num(g+1), r.num(g+2)) {
+				return false
+			}
+		case a <= 2 && b <= 2 && c == 4: // 23.11.2026, 11/23/2026
+			if !r.isYear(g+2) || !dayMonth(r.num(g), r.num(g+1)) {
+				return false
+			}
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// num is the value of group g (at most a few digits).
+func (r *run) num(g int) int { return digitsValue(r.digit[r.groupStart(g):r.groupEnd(g)]) }
+
+func (r *run) isYear(g int) bool {
+	y := r.num(g)
+	return y >= 1900 && y <= 2099
+}
+
+// dayMonth reports whether a and b are a day and a month in some order.
+func dayMonth(a, b int) bool {
+	ok := func(d, m int) bool { return d >= 1 && d <= 31 && m >= 1 && m <= 12 }
+	return ok(a, b) || ok(b, a)
+}
+
+// digitsValue is the decimal value of d (digit values), for short d.
+func digitsValue(d []byte) int {
 	v := 0
-	for i := 0; i < k && i < len(d); i++ {
-		v = v*10 + int(d[i])
+	for _, x := range d {
+		v = v*10 + int(x)
 	}
 	return v
 }
 
-// brandOK matches the issuer table (prefixes and lengths) of the brands
-// whose numbers appear in texts.
+// brand is one issuer's range of leading digits and its PAN lengths.
+type brand struct {
+	name   string
+	digits int    // how many leading digits lo and hi cover
+	lo, hi int    // inclusive prefix range
+	lens   uint32 // bit n set: n-digit PANs exist
+}
+
+func lengths(from, to int) uint32 { return (1<<(to+1) - 1) &^ (1<<from - 1) }
+
+// brands are the issuers whose numbers appear in texts. A number is
+// brand-valid when any row matches its prefix and length.
+var brands = [...]brand{
+	{"visa", 1, 4, 4, 1<<13 | 1<<16 | 1<<19},
+	{"mastercard", 2, 51, 55, 1 << 16},
+	{"mastercard", 4, 2221, 2720, 1 << 16},
+	{"amex", 2, 34, 34, 1 << 15},
+	{"amex", 2, 37, 37, 1 << 15},
+	{"discover", 4, 6011, 6011, lengths(16, 19)},
+	{"discover", 3, 644, 649, lengths(16, 19)},
+	{"discover", 2, 65, 65, lengths(16, 19)},
+	{"jcb", 4, 3528, 3589, lengths(16, 19)},
+	{"diners", 3, 300, 305, lengths(14, 19)},
+	{"diners", 2, 36, 36, lengths(14, 19)},
+	{"diners", 2, 38, 38, lengths(14, 19)},
+	{"unionpay", 2, 62, 62, lengths(16, 19)},
+	{"maestro", 2, 50, 50, lengths(12, 19)},
+	{"maestro", 2, 56, 69, lengths(12, 19)},
+}
+
+// brandOK reports whether the digits d match a brand's prefix and length.
 func brandOK(d []byte) bool {
+	if len(d) < 4 {
+		return false
+	}
+	var prefix [5]int // prefix[k]: value of the first k digits
+	for k := 1; k <= 4; k++ {
+		prefix[k] = prefix[k-1]*10 + int(d[k-1])
+	}
 	n := len(d)
-	p1, p2, p3, p4 := prefix(d, 1), prefix(d, 2), prefix(d, 3), prefix(d, 4)
-	switch {
-	case p1 == 4: // Visa
-		return n == 13 || n == 16 || n == 19
-	case p2 >= 51 && p2 <= 55, p4 >= 2221 && p4 <= 2720: // Mastercard
-		return n == 16
-	case p2 == 34 || p2 == 37: // American Express
-		return n == 15
-	case p4 == 6011, p3 >= 644 && p3 <= 649, p2 == 65: // Discover
-		return n >= 16 && n <= 19
-	case p4 >= 3528 && p4 <= 3589: // JCB
-		return n >= 16 && n <= 19
-	case p3 >= 300 && p3 <= 305, p2 == 36, p2 == 38: // Diners Club
-		return n >= 14 && n <= 19
-	case p2 == 62: // UnionPay
-		return n >= 16 && n <= 19
-	case p2 == 50, p2 >= 56 && p2 <= 69: // Maestro
-		return n >= 12 && n <= 19
+	for i := range brands {
+		b := &brands[i]
+		if p := prefix[b.digits]; p >= b.lo && p <= b.hi && b.lens&(1<<n) != 0 {
+			return true
+		}
 	}
 	return false
 }
 
-// luhn reports whether d passes the Luhn (mod 10) check.
-func luhn(d []byte) bool {
-	sum := 0
-	double := false
-	for i := len(d) - 1; i >= 0; i-- {
-		v := int(d[i])
-		if double {
-			v *= 2
-			if v > 9 {
-				v -= 9
-			}
-		}
-		sum += v
-		double = !double
-	}
-	return sum%10 == 0
+// validCard reports whether d is a brand-valid, Luhn-valid card number.
+func validCard(d []byte) bool {
+	return len(d) >= minCardDigits && len(d) <= maxCardDigits && brandOK(d) && luhn(d)
 }

@@ -3,186 +3,143 @@ package filters
 import (
 	"errors"
 	"fmt"
+	"runtime"
 	"slices"
-	"sort"
-	"strings"
 
 	"github.com/smsgw/smsgw/sms"
 )
 
-// Detector finds one kind of sensitive value. Detect appends findings
-// (Type, Start, End as byte offsets into text; Action left empty) to dst
-// and returns it. It must be pure, safe for concurrent use, and must not
-// allocate when it finds nothing.
+// Detector finds one kind of sensitive value.
+//
+// Name is the finding type it reports ("card") and the key of its policy.
+// Detect appends a finding per value found in text — Start and End as
+// byte offsets into text; Type and Action are set by the chain (Type to
+// Name()) — to dst and returns it. A span outside text is a bug that
+// ApplySafe reports as an error.
+// It must be pure (no I/O, no shared mutable state, safe for concurrent
+// use) and must not allocate when it finds nothing.
 type Detector interface {
 	Name() string
 	Detect(text string, dst []sms.Finding) []sms.Finding
 }
 
-type builtin struct {
-	name string
-	def  sms.Action
-	det  Detector
-}
-
-// builtins are the detectors every chain knows, in precedence order: when
-// two findings overlap, the earlier detector's wins.
-var builtins = []builtin{
-	{"card", sms.ActionRedact, cardDetector{}},
-	{"ssn", sms.ActionRedact, ssnDetector{}},
-}
-
+// stage is one compiled detector with the action its findings get.
 type stage struct {
 	det    Detector
+	name   string
 	action sms.Action
 }
 
-// Chain is a compiled policy. Safe for concurrent use.
+// Chain is a compiled policy: the enabled detectors and their actions.
+// It is immutable after New and safe for concurrent use.
 type Chain struct {
 	stages []stage
 }
 
-// New compiles cfg. The error lists every problem in cfg.
+// New compiles cfg once. The error lists every problem in cfg.
 func New(cfg Config) (*Chain, error) {
 	if errs := cfg.Validate(); len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
 	c := &Chain{}
 	for _, b := range builtins {
-		if slices.Contains(cfg.Disabled, b.name) {
+		name := b.det.Name()
+		if slices.Contains(cfg.Disabled, name) {
 			continue
 		}
 		a := b.def
-		if p, ok := cfg.Policy[b.name]; ok {
+		if p, ok := cfg.Policy[name]; ok {
 			a = p
 		}
-		c.stages = append(c.stages, stage{det: b.det, action: a})
+		c.stages = append(c.stages, stage{det: b.det, name: name, action: a})
 	}
 	return c, nil
 }
 
-// Outcome is the result of applying a chain to a text.
+// Outcome is the result of applying a chain to one text.
 type Outcome struct {
-	Text     string        // the redacted text (the input itself when nothing was redacted)
+	Text     string        // the redacted text; the input itself when nothing was redacted
 	Verdict  sms.Verdict   // pass | redacted | blocked
-	Findings []sms.Finding // offsets into the input; never the value
+	Findings []sms.Finding // sorted by Start, not overlapping; offsets into the input; never the value
 }
 
-// Apply runs every detector and applies the policy.
+// Apply runs every detector over text and applies the policy:
+//   - redact: the value is masked ('*' for every digit and letter but
+//     the last four; separators kept), verdict redacted;
+//   - block: masked the same way (the archive keeps the redacted copy),
+//     verdict blocked: the message must not be delivered;
+//   - flag: recorded only, the text is left alone.
+//
+// Overlapping findings are resolved before masking: the longest wins
+// (ties: the one starting first, then the earlier detector), taking the
+// strictest action of those it displaced, so no byte is masked twice and
+// a block is never lost. Apply allocates nothing when nothing is found.
 func (c *Chain) Apply(text string) Outcome {
 	var found []sms.Finding // allocated only when something is found
-	for _, st := range c.stages {
+	for i := range c.stages {
+		st := &c.stages[i]
 		n := len(found)
 		found = st.det.Detect(text, found)
-		for i := n; i < len(found); i++ {
-			found[i].Action = st.action
+		for j := n; j < len(found); j++ {
+			f := &found[j]
+			if f.Start < 0 || f.End > len(text) || f.Start >= f.End {
+				panic(detectorBug(fmt.Sprintf("detector %q returned the span [%d,%d) for a %d-byte text", st.name, f.Start, f.End, len(text))))
+			}
+			f.Type, f.Action = st.name, st.action
 		}
 	}
 	if len(found) == 0 {
 		return Outcome{Text: text, Verdict: sms.VerdictPass}
 	}
-	found = dropOverlaps(found)
+	found = resolveOverlaps(found)
 	out := Outcome{Text: text, Verdict: sms.VerdictPass, Findings: found}
-	redact := false
+	masked := false
 	for _, f := range found {
 		switch f.Action {
 		case sms.ActionBlock:
 			out.Verdict = sms.VerdictBlocked
-			redact = true // the archive keeps a redacted copy of a blocked text
+			masked = true
 		case sms.ActionRedact:
-			redact = true
+			masked = true
 			if out.Verdict == sms.VerdictPass {
 				out.Verdict = sms.VerdictRedacted
 			}
 		}
 	}
-	if redact {
+	if masked {
 		out.Text = mask(text, found)
 	}
 	return out
 }
 
-// ApplySafe is Apply with panics turned into an error, so that a detector
-// bug fails closed (the caller must not deliver) instead of crashing the
-// stage. The error never contains the text.
+// ApplySafe is Apply with a panic turned into an error, so that a
+// detector bug fails closed — the caller must not deliver the message —
+// instead of crashing the stage. The error is an *sms.Error of kind
+// Internal; it never contains the text, only its length and the panic's
+// type (and a runtime error's message, which holds no data).
 func (c *Chain) ApplySafe(text string) (out Outcome, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			out = Outcome{}
-			err = fmt.Errorf("filter chain panicked on a %d-byte text: %v", len(text), safePanic(r))
+			err = sms.Wrap(sms.Internal, "filter_failed", "the filter could not process the message",
+				fmt.Errorf("filter chain panicked on a %d-byte text: %s", len(text), describePanic(r)))
 		}
 	}()
 	return c.Apply(text), nil
 }
 
-// safePanic keeps only the panic's type: its value might quote the text.
-func safePanic(r any) string {
-	if e, ok := r.(error); ok {
-		return fmt.Sprintf("%T", e)
-	}
-	return fmt.Sprintf("%T", r)
-}
+// detectorBug is a panic value whose text is known to hold no message data.
+type detectorBug string
 
-// dropOverlaps keeps, among overlapping findings, the one that started
-// first (ties: the longer), sorted by start.
-func dropOverlaps(fs []sms.Finding) []sms.Finding {
-	sort.SliceStable(fs, func(i, j int) bool {
-		if fs[i].Start != fs[j].Start {
-			return fs[i].Start < fs[j].Start
-		}
-		return fs[i].End > fs[j].End
-	})
-	out := fs[:0]
-	end := -1
-	for _, f := range fs {
-		if f.Start < end {
-			continue
-		}
-		out = append(out, f)
-		end = f.End
+// describePanic keeps what is safe to log of a panic value: a value of
+// arbitrary type might quote the text, so only its type is kept.
+func describePanic(r any) string {
+	switch v := r.(type) {
+	case detectorBug:
+		return string(v)
+	case runtime.Error:
+		return v.Error() // e.g. "index out of range [5] with length 3": numbers only
+	default:
+		return fmt.Sprintf("panic value of type %T", r)
 	}
-	return out
 }
-
-// mask replaces the digits (and letters) of each redact/block finding with
-// '*', keeping separators and the last four digits.
-func mask(text string, fs []sms.Finding) string {
-	var b strings.Builder
-	b.Grow(len(text))
-	prev := 0
-	for _, f := range fs {
-		if f.Action == sms.ActionFlag {
-			continue
-		}
-		b.WriteString(text[prev:f.Start])
-		span := text[f.Start:f.End]
-		keep := 0 // index in span from which digits are kept
-		seen := 0
-		for i := len(span) - 1; i >= 0; i-- {
-			if isDigit(span[i]) {
-				seen++
-				if seen == 4 {
-					keep = i
-					break
-				}
-			}
-		}
-		if seen < 4 {
-			keep = len(span)
-		}
-		for i := 0; i < len(span); i++ {
-			c := span[i]
-			if i < keep && (isDigit(c) || isLetter(c)) {
-				b.WriteByte('*')
-			} else {
-				b.WriteByte(c)
-			}
-		}
-		prev = f.End
-	}
-	b.WriteString(text[prev:])
-	return b.String()
-}
-
-func isDigit(c byte) bool  { return c >= '0' && c <= '9' }
-func isLetter(c byte) bool { return c|0x20 >= 'a' && c|0x20 <= 'z' }

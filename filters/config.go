@@ -2,52 +2,45 @@ package filters
 
 import (
 	"fmt"
-	"slices"
 	"sort"
+	"strings"
 
 	"github.com/smsgw/smsgw/sms"
 )
 
-// Config is the redaction policy.
+// Config is the redaction policy. It is the `filters` section of the
+// gateway's configuration.
 type Config struct {
-	// Policy maps a finding type ("card", "ssn") to an action. Types not
-	// listed use their detector's default action.
+	// Policy maps a finding type ("card", "ssn") to an action (redact,
+	// block or flag). Types not listed use their detector's default,
+	// which is redact for card and ssn.
 	Policy map[string]sms.Action `mapstructure:"policy" json:"policy"`
 	// Disabled lists detector names to switch off.
 	Disabled []string `mapstructure:"disabled" json:"disabled"`
 }
 
-// DefaultConfig redacts every built-in type.
+// DefaultConfig lists every built-in detector with its default action.
 func DefaultConfig() Config {
-	p := map[string]sms.Action{}
-	for _, d := range builtins {
-		p[d.name] = d.def
+	p := make(map[string]sms.Action, len(builtins))
+	for _, b := range builtins {
+		p[b.det.Name()] = b.def
 	}
 	return Config{Policy: p}
 }
 
-// DetectorNames lists the built-in detectors, sorted.
-func DetectorNames() []string {
-	out := make([]string, 0, len(builtins))
-	for _, d := range builtins {
-		out = append(out, d.name)
-	}
-	sort.Strings(out)
-	return out
-}
-
-// Validate reports every problem, each naming its key.
+// Validate reports every problem in c, each naming its key, e.g.
+// `filters.policy.card: unknown action "redcat" (want redact, block or flag)`.
 func (c Config) Validate() []error {
 	var errs []error
-	names := DetectorNames()
+	known := strings.Join(DetectorNames(), ", ")
 	keys := make([]string, 0, len(c.Policy))
 	for k := range c.Policy {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
 	for _, k := range keys {
-		if !slices.Contains(names, k) {
-			errs = append(errs, fmt.Errorf("filters.policy.%s: unknown finding type %q (known: %v)", k, k, names))
+		if _, ok := lookupBuiltin(k); !ok {
+			errs = append(errs, fmt.Errorf("filters.policy.%s: unknown finding type %q (known: %s)", k, k, known))
 			continue
 		}
 		if a := c.Policy[k]; !a.Valid() {
@@ -55,8 +48,8 @@ func (c Config) Validate() []error {
 		}
 	}
 	for i, d := range c.Disabled {
-		if !slices.Contains(names, d) {
-			errs = append(errs, fmt.Errorf("filters.disabled[%d]: unknown detector %q (known: %v)", i, d, names))
+		if _, ok := lookupBuiltin(d); !ok {
+			errs = append(errs, fmt.Errorf("filters.disabled[%d]: unknown detector %q (known: %s)", i, d, known))
 		}
 	}
 	return errs

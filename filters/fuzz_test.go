@@ -1,0 +1,195 @@
+package filters
+
+import (
+	"fmt"
+	"path/filepath"
+	"regexp"
+	"testing"
+	"unicode/utf8"
+
+	"github.com/smsgw/smsgw/sms"
+)
+
+// The fuzz oracle finds digit runs with a regular expression — a second,
+// independent reading of "digits joined by up to three separators" — and
+// lists the windows the card detector promises to catch (see
+// cardDetector). Runs longer than maxRunDigits digits are left out: the
+// scanner examines those in overlapping windows and promises less.
+const refSep = `[ \t\-_./\n\r,\x{00a0}\x{2007}\x{202f}\x{2009}\x{200a}\x{3000}\x{200b}\x{200c}\x{200d}\x{2060}\x{feff}\x{00ad}\x{2010}-\x{2015}\x{2212}\x{fe63}\x{ff0d}\x{2024}\x{ff0e}\x{2028}\x{2029}\x{0085}]`
+
+var (
+	refRun   = regexp.MustCompile(`[0-9](?:` + refSep + `{0,3}[0-9])*`)
+	refGroup = regexp.MustCompile(`[0-9]+`)
+	refUPS   = regexp.MustCompile(`(?:^|[^0-9A-Za-z])(1[Zz][0-9A-Za-z]{16})(?:[^0-9A-Za-z]|$)`)
+)
+
+// refWindows returns, as lists of byte offsets of digits, the card numbers
+// in text that Apply must mask, and the SSNs ("123-45-6789" standing alone).
+func refWindows(text string) (cards, ssns [][]int) {
+	ups := make([]bool, len(text)+1) // the byte is inside a UPS tracking number
+	for _, m := range refUPS.FindAllStringSubmatchIndex(text, -1) {
+		for i := m[2]; i < m[3]; i++ {
+			ups[i] = true
+		}
+	}
+	for _, loc := range refRun.FindAllStringIndex(text, -1) {
+		start, end := loc[0], loc[1]
+		var groups [][]int // digit offsets per group
+		for _, g := range refGroup.FindAllStringIndex(text[start:end], -1) {
+			var offs []int
+			for i := g[0]; i < g[1]; i++ {
+				offs = append(offs, start+i)
+			}
+			groups = append(groups, offs)
+		}
+		var all []int
+		for _, g := range groups {
+			all = append(all, g...)
+		}
+		if len(all) > maxRunDigits {
+			continue
+		}
+		digits := func(offs []int) []byte {
+			d := make([]byte, len(offs))
+			for i, o := range offs {
+				d[i] = text[o] - '0'
+			}
+			return d
+		}
+		plus := start > 0 && text[start-1] == '+' || ups[start]
+		sizes := make([]int, len(groups))
+		for i, g := range groups {
+			sizes[i] = len(g)
+		}
+		// (a) the whole run, unless it may read as dates.
+		datesLike := len(groups)%3 == 0
+		for _, s := range sizes {
+			datesLike = datesLike && (s <= 2 || s == 4)
+		}
+		if !plus && !datesLike && validCard(digits(all)) {
+			cards = append(cards, all)
+		}
+		uniform := len(groups) >= 2 && len(all) > maxCardDigits && sizes[len(sizes)-1] <= 4
+		for _, s := range sizes[:len(sizes)-1] {
+			uniform = uniform && s == 4
+		}
+		for g, offs := range groups {
+			if g == 0 && plus {
+				continue
+			}
+			// (b) one group of 12-19 digits.
+			if validCard(digits(offs)) {
+				cards = append(cards, offs)
+			}
+			// (c) four groups of four, only at the start of a number printed in fours.
+			if g+3 < len(groups) && (!uniform || g == 0) {
+				var w []int
+				for _, h := range groups[g : g+4] {
+					if len(h) == 4 {
+						w = append(w, h...)
+					}
+				}
+				if len(w) == 16 && validCard(digits(w)) {
+					cards = append(cards, w)
+				}
+			}
+			// (d) a 16-digit card glued to an expiry date.
+			if len(offs) == 20 {
+				d := digits(offs)
+				if m := int(d[16])*10 + int(d[17]); m >= 1 && m <= 12 && validCard(d[:16]) {
+					cards = append(cards, offs[:16])
+				}
+			}
+		}
+		// A lone dashed SSN.
+		if len(groups) == 3 && sizes[0] == 3 && sizes[1] == 2 && sizes[2] == 4 &&
+			text[groups[0][2]+1] == '-' && text[groups[1][1]+1] == '-' &&
+			(start == 0 || !isLetter(text[start-1])) && (end == len(text) || !isLetter(text[end])) &&
+			validSSN(digits(all)) {
+			ssns = append(ssns, all)
+		}
+	}
+	return cards, ssns
+}
+
+// intact reports whether every digit at offs is unchanged in out.
+func intact(in, out string, offs []int) bool {
+	for _, o := range offs {
+		if out[o] != in[o] {
+			return false
+		}
+	}
+	return true
+}
+
+func overlapsFinding(fs []sms.Finding, offs []int) bool {
+	for _, f := range fs {
+		if f.Start <= offs[len(offs)-1] && offs[0] < f.End {
+			return true
+		}
+	}
+	return false
+}
+
+// FuzzChain checks that Apply never panics; keeps the length and, for
+// valid input, UTF-8 validity; masks exactly what its findings say; and
+// leaves no card the reference finds intact. Block and flag policies are
+// checked against redact.
+func FuzzChain(f *testing.F) {
+	for _, s := range []string{
+		"4111 1111 1111 1111", "ssn 123-45-6789", "x4111-1111-1111-1111y", "4111\u00a01111\u20131111.1111",
+		"qty 2 4111 1111 1111 1111 09/27", "41111111111111110927", "3782 822463 10005", "+49 1512 3456704",
+		"9400 4519 9619 8391 4549 68", "23.11.2026 - 08.12.2026", "my social is 123456789", "",
+	} {
+		f.Add(s)
+	}
+	files, _ := filepath.Glob("testdata/*.golden")
+	for _, path := range files {
+		for _, c := range parseGolden(&testing.T{}, path) {
+			f.Add(c.in)
+		}
+	}
+	redact := mustChain(f, DefaultConfig())
+	block := mustChain(f, Config{Policy: map[string]sms.Action{"card": sms.ActionBlock, "ssn": sms.ActionBlock}})
+	flag := mustChain(f, Config{Policy: map[string]sms.Action{"card": sms.ActionFlag, "ssn": sms.ActionFlag}})
+	f.Fuzz(func(t *testing.T, in string) {
+		out, err := redact.ApplySafe(in)
+		if err != nil {
+			t.Fatalf("ApplySafe(%q): %v", in, err)
+		}
+		if utf8.ValidString(in) && !utf8.ValidString(out.Text) {
+			t.Fatalf("Apply broke UTF-8: %q -> %q", in, out.Text)
+		}
+		checkInvariants(t, in, out)
+		if (len(out.Findings) > 0) != (out.Verdict == sms.VerdictRedacted) || (len(out.Findings) == 0) != (out.Text == in) {
+			t.Fatalf("Apply(%q): verdict %s with %d findings, text changed: %v", in, out.Verdict, len(out.Findings), out.Text != in)
+		}
+		cards, ssns := refWindows(in)
+		for _, w := range cards {
+			if intact(in, out.Text, w) && !overlapsFinding(out.Findings, w) {
+				t.Fatalf("card digits at %v survive: %q -> %q", w, in, out.Text)
+			}
+		}
+		for _, w := range ssns {
+			if intact(in, out.Text, w) {
+				t.Fatalf("SSN digits at %v survive: %q -> %q", w, in, out.Text)
+			}
+		}
+		b := block.Apply(in)
+		if b.Text != out.Text || spansOf(b.Findings) != spansOf(out.Findings) ||
+			(b.Verdict == sms.VerdictBlocked) != (len(out.Findings) > 0) {
+			t.Fatalf("block policy: %q -> %q %s, redact gave %q", in, b.Text, b.Verdict, out.Text)
+		}
+		if fl := flag.Apply(in); fl.Text != in || fl.Verdict != sms.VerdictPass || len(fl.Findings) != len(out.Findings) {
+			t.Fatalf("flag policy changed %q: %+v", in, fl)
+		}
+	})
+}
+
+func spansOf(fs []sms.Finding) string {
+	var b []byte
+	for _, f := range fs {
+		b = fmt.Appendf(b, "%s %d:%d;", f.Type, f.Start, f.End)
+	}
+	return string(b)
+}
