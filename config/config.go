@@ -99,6 +99,13 @@ type Carrier struct {
 	RatePerSecond float64       `mapstructure:"rate_per_second" json:"rate_per_second"`
 	EnquireLink   time.Duration `mapstructure:"enquire_link" json:"enquire_link"`
 	TLS           bool          `mapstructure:"tls" json:"tls"`
+	// TLSCAFile is a PEM bundle to verify the SMSC's certificate with
+	// instead of the system roots (a private CA).
+	TLSCAFile string `mapstructure:"tls_ca_file" json:"tls_ca_file"`
+	// Bind is "transceiver" (default) or "pair": a bind_transmitter for
+	// submits plus a bind_receiver for receipts and MO, for SMSCs without
+	// transceiver support.
+	Bind string `mapstructure:"bind" json:"bind"`
 }
 
 // Webhook configures MO delivery to employees' webhooks.
@@ -120,9 +127,14 @@ type Pipeline struct {
 
 // SMPP is our SMPP server, to which contact-centre platforms bind.
 type SMPP struct {
-	Enabled  bool          `mapstructure:"enabled"`
-	Addr     string        `mapstructure:"addr"`
-	Accounts []SMPPAccount `mapstructure:"accounts"`
+	Enabled bool   `mapstructure:"enabled"`
+	Addr    string `mapstructure:"addr"`
+	// TLSAddr, with TLSCertFile and TLSKeyFile (PEM), adds an SMPP-over-TLS
+	// listener (the same accounts bind on either).
+	TLSAddr     string        `mapstructure:"tls_addr"`
+	TLSCertFile string        `mapstructure:"tls_cert_file"`
+	TLSKeyFile  string        `mapstructure:"tls_key_file"`
+	Accounts    []SMPPAccount `mapstructure:"accounts"`
 }
 
 // SMPPAccount is an ESME allowed to bind to our SMPP server.
@@ -131,9 +143,16 @@ type SMPPAccount struct {
 	// PasswordHash is a bcrypt hash (`smsgw hash-password`); the password
 	// itself is never stored in the config.
 	PasswordHash string `mapstructure:"password_hash" json:"password_hash"`
-	// Role "platform": sends MT from business numbers it may use and
-	// receives receipts (carrier role: a later release).
+	// Role "platform": a contact-centre system; its submit_sm is MT from
+	// the business numbers in AllowedSources, it receives their MO and its
+	// receipts as deliver_sm. Role "carrier": an SMSC or aggregator that
+	// binds to us; its submit_sm (or data_sm/deliver_sm) is MO to our
+	// numbers or a receipt, and numbers routed to its system_id (a
+	// number's carrier, or default_carrier) are sent to it as deliver_sm.
 	Role string `mapstructure:"role" json:"role"`
+	// Window bounds the deliver_sm we keep outstanding on one of its binds
+	// (default 64).
+	Window int `mapstructure:"window" json:"window"`
 	// AllowedSources are the business numbers (E.164) it may send from;
 	// empty means none.
 	AllowedSources []string `mapstructure:"allowed_sources" json:"allowed_sources"`

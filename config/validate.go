@@ -130,6 +130,23 @@ func (c Config) Validate() []error {
 		if cr.RatePerSecond < 0 {
 			add(k+".rate_per_second", "must not be negative")
 		}
+		if cr.Bind != "" && cr.Bind != "transceiver" && cr.Bind != "pair" {
+			add(k+".bind", "unknown bind %q (want transceiver or pair)", cr.Bind)
+		}
+		if cr.TLSCAFile != "" && !cr.TLS {
+			add(k+".tls_ca_file", "set but tls is off")
+		}
+	}
+	// SMPP accounts in the carrier role are routes too: numbers name them
+	// by system_id.
+	for i, a := range c.SMPP.Accounts {
+		if a.Role != "carrier" || a.SystemID == "" {
+			continue
+		}
+		if names[a.SystemID] {
+			add(fmt.Sprintf("smpp.accounts[%d].system_id", i), "carrier account %q has the name of another carrier route", a.SystemID)
+		}
+		names[a.SystemID] = true
 	}
 	if c.DefaultCarrier != "" && !names[c.DefaultCarrier] {
 		add("default_carrier", "no carrier named %q (enabled: %s)", c.DefaultCarrier, strings.Join(keysOf(names), ", "))
@@ -140,6 +157,17 @@ func (c Config) Validate() []error {
 	if c.SMPP.Enabled {
 		if err := checkHostPort(c.SMPP.Addr); err != nil {
 			add("smpp.addr", "%v", err)
+		}
+		if c.SMPP.TLSAddr != "" {
+			if err := checkHostPort(c.SMPP.TLSAddr); err != nil {
+				add("smpp.tls_addr", "%v", err)
+			}
+			if c.SMPP.TLSCertFile == "" {
+				add("smpp.tls_cert_file", "required with smpp.tls_addr")
+			}
+			if c.SMPP.TLSKeyFile == "" {
+				add("smpp.tls_key_file", "required with smpp.tls_addr")
+			}
 		}
 	}
 	seen := map[string]bool{}
@@ -154,8 +182,11 @@ func (c Config) Validate() []error {
 		if !strings.HasPrefix(a.PasswordHash, "$2") {
 			add(k+".password_hash", "must be a bcrypt hash (make one with `smsgw hash-password`)")
 		}
-		if a.Role != "platform" {
-			add(k+".role", "unknown role %q (supported: platform)", a.Role)
+		if a.Role != "platform" && a.Role != "carrier" {
+			add(k+".role", "unknown role %q (want platform or carrier)", a.Role)
+		}
+		if a.Window < 0 || a.Window > 1024 {
+			add(k+".window", "must be between 0 (default 64) and 1024 (got %d)", a.Window)
 		}
 		for j, n := range a.AllowedSources {
 			if _, err := sms.ParseNumber(n); err != nil || !strings.HasPrefix(n, "+") {

@@ -31,8 +31,12 @@ type ClientConfig struct {
 	// for each other (default 10s); then what arrived is delivered marked
 	// incomplete.
 	ReassemblyTimeout time.Duration
-	TLS               *tls.Config
-	Log               *slog.Logger
+	// Pair binds a transmitter for submits and a separate receiver for
+	// deliveries (receipts, MO) instead of one transceiver, for SMSCs that
+	// do not offer transceiver binds. Each reconnects on its own.
+	Pair bool
+	TLS  *tls.Config
+	Log  *slog.Logger
 }
 
 // Handler receives what the carrier delivers. Returning nil answers
@@ -54,6 +58,9 @@ type Deliver struct {
 	// parts never arrived within the reassembly timeout.
 	Parts      int
 	Incomplete bool
+	// ID is set by a Handler to the id it accepted a text under (our SMPP
+	// server answers a carrier's submit_sm with it).
+	ID string
 }
 
 // Submit is a text to send.
@@ -77,7 +84,8 @@ type Client struct {
 	limiter *rate.Limiter
 
 	mu      sync.Mutex
-	sess    *Session
+	sess    *Session      // transceiver, or the pair's transmitter
+	recv    *Session      // the pair's receiver
 	bound   chan struct{} // closed while bound; replaced on unbind
 	ref     atomic.Uint32
 	reasm   *Reassembler
@@ -119,14 +127,30 @@ func (c *Client) Bound() bool {
 // Run binds and serves until ctx ends, reconnecting with exponential
 // backoff; on ctx end it unbinds and returns nil.
 func (c *Client) Run(ctx context.Context) error {
+	if !c.cfg.Pair {
+		c.loop(ctx, BindTransceiver, c.setSession)
+	} else {
+		var wg sync.WaitGroup
+		wg.Go(func() { c.loop(ctx, BindReceiver, c.setReceiver) })
+		c.loop(ctx, BindTransmitter, c.setSession)
+		wg.Wait()
+	}
+	c.stopped.Store(true)
+	c.reasm.Stop()
+	return nil
+}
+
+// loop keeps one bind of kind up until ctx ends.
+func (c *Client) loop(ctx context.Context, kind uint32, set func(*Session)) {
 	backoff := c.cfg.ReconnectMin
+	as := CommandName(kind)
 	for ctx.Err() == nil {
-		sess, err := c.connect(ctx)
+		sess, err := c.connect(ctx, kind)
 		if err != nil {
 			if ctx.Err() != nil {
 				break
 			}
-			c.log.Warn("bind failed; retrying", "addr", c.cfg.Addr, "in", backoff, "err", err)
+			c.log.Warn("bind failed; retrying", "as", as, "addr", c.cfg.Addr, "in", backoff, "err", err)
 			select {
 			case <-time.After(backoff + time.Duration(rand.Int64N(int64(backoff)/4+1))):
 			case <-ctx.Done():
@@ -135,8 +159,8 @@ func (c *Client) Run(ctx context.Context) error {
 			continue
 		}
 		backoff = c.cfg.ReconnectMin
-		c.setSession(sess)
-		c.log.Info("bound", "addr", c.cfg.Addr)
+		set(sess)
+		c.log.Info("bound", "as", as, "addr", c.cfg.Addr)
 		select {
 		case <-sess.Done():
 		case <-ctx.Done():
@@ -146,14 +170,28 @@ func (c *Client) Run(ctx context.Context) error {
 			<-sess.Done()
 		}
 		err = sess.Err()
-		c.setSession(nil)
+		set(nil)
 		if ctx.Err() == nil {
-			c.log.Warn("session ended; reconnecting", "err", err)
+			c.log.Warn("session ended; reconnecting", "as", as, "err", err)
 		}
 	}
-	c.stopped.Store(true)
-	c.reasm.Stop()
-	return nil
+}
+
+func (c *Client) setReceiver(s *Session) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.recv = s
+}
+
+// ReceiverBound reports whether a pair client's receiver bind is up (for a
+// transceiver client: whether it is bound).
+func (c *Client) ReceiverBound() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.cfg.Pair {
+		return c.sess != nil
+	}
+	return c.recv != nil
 }
 
 func (c *Client) setSession(s *Session) {
@@ -167,7 +205,7 @@ func (c *Client) setSession(s *Session) {
 	}
 }
 
-func (c *Client) connect(ctx context.Context) (*Session, error) {
+func (c *Client) connect(ctx context.Context, kind uint32) (*Session, error) {
 	d := net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}
 	var conn net.Conn
 	var err error
@@ -187,14 +225,14 @@ func (c *Client) connect(ctx context.Context) (*Session, error) {
 	bctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
 	b := Bind{SystemID: c.cfg.SystemID, Password: c.cfg.Password, SystemType: c.cfg.SystemType, InterfaceVersion: 0x34, AddrTON: 1, AddrNPI: 1}
-	resp, err := sess.Request(bctx, BindTransceiver, b.Marshal())
+	resp, err := sess.Request(bctx, kind, b.Marshal())
 	if err != nil {
 		sess.Close()
 		return nil, fmt.Errorf("binding to %s: %w", c.cfg.Addr, err)
 	}
 	if resp.Status != ESME_ROK {
 		sess.Close()
-		return nil, fmt.Errorf("binding to %s as %s: %w", c.cfg.Addr, c.cfg.SystemID, StatusError(resp.Status))
+		return nil, fmt.Errorf("%s to %s as %s: %w", CommandName(kind), c.cfg.Addr, c.cfg.SystemID, StatusError(resp.Status))
 	}
 	return sess, nil
 }
@@ -224,25 +262,17 @@ func (c *Client) session(ctx context.Context) (*Session, error) {
 // ESME_RMSGQFUL) are retried for the same part with backoff; a lost
 // connection retries the part on the next bind.
 func (c *Client) Submit(ctx context.Context, m Submit) (SubmitResult, error) {
-	enc, err := EncodeText(m.Text, byte(c.ref.Add(1)))
+	bodies, err := TextPDUs(m, byte(c.ref.Add(1)))
 	if err != nil {
 		return SubmitResult{}, err
 	}
 	// Parts go out pipelined within the window, not one round trip after
 	// another: receivers that join parts before answering (our SMPP server
 	// does) need every part in flight.
-	ids := make([]string, len(enc.Parts))
-	errs := make([]error, len(enc.Parts))
+	ids := make([]string, len(bodies))
+	errs := make([]error, len(bodies))
 	var wg sync.WaitGroup
-	for i, part := range enc.Parts {
-		sm := SM{SrcTON: 1, SrcNPI: 1, Src: m.Src, DstTON: 1, DstNPI: 1, Dst: m.Dst, DataCoding: enc.DataCoding, ShortMessage: part}
-		if enc.UDHI {
-			sm.ESMClass |= ESMUDHI
-		}
-		if m.RegisteredDelivery {
-			sm.RegisteredDelivery = 1
-		}
-		body := sm.Marshal()
+	for i, body := range bodies {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -320,54 +350,17 @@ func (c *Client) deliver(ctx context.Context, req *PDU) uint32 {
 		c.log.Warn("garbled deliver_sm refused", "err", err)
 		return ESME_RSYSERR
 	}
-	if payload, ok := sm.TLV(TagMessagePayload); ok && len(sm.ShortMessage) == 0 {
-		sm.ShortMessage = payload
-	}
-	d := &Deliver{Src: digits(sm.Src), Dst: digits(sm.Dst), DataCoding: sm.DataCoding, Parts: 1}
-	if sm.ESMClass&ESMReceipt != 0 {
-		text, err := DecodeText(sm.DataCoding, sm.ShortMessage)
-		if err != nil {
-			text = string(sm.ShortMessage) // receipts are ASCII in practice
-		}
-		r, err := ParseReceipt(text)
-		if err != nil {
-			r = &Receipt{}
-		}
-		if id, ok := sm.TLV(TagReceiptedMessageID); ok {
-			r.MessageID = strings.TrimRight(string(id), "\x00")
-		}
-		if st, ok := sm.TLV(TagMessageState); ok && len(st) == 1 {
-			r.MessageState = st[0]
-		}
-		if r.MessageID == "" {
-			c.log.Warn("receipt without message id refused")
-			return ESME_RSYSERR
-		}
-		d.IsReceipt, d.Receipt = true, r
-		return c.call(ctx, d)
-	}
-	payload := sm.ShortMessage
-	var part *Concat
-	if sm.ESMClass&ESMUDHI != 0 {
-		payload, part, err = SplitUDH(sm.ShortMessage)
-		if err != nil {
-			c.log.Warn("deliver_sm with a bad UDH refused", "err", err)
-			return ESME_RSYSERR
-		}
-	} else if ref, ok := sm.TLV(TagSarMsgRefNum); ok && len(ref) == 2 {
-		tot, _ := sm.TLV(TagSarTotalSegments)
-		seq, _ := sm.TLV(TagSarSegmentSeqnum)
-		if len(tot) == 1 && len(seq) == 1 && tot[0] > 0 && seq[0] > 0 && seq[0] <= tot[0] {
-			part = &Concat{Ref: uint16(ref[0])<<8 | uint16(ref[1]), Total: tot[0], Seq: seq[0]}
-		}
-	}
-	text, err := DecodeText(sm.DataCoding, payload)
-	if err != nil {
+	d, part, st := DecodeSM(&sm)
+	switch st {
+	case ESME_ROK:
+	case ESME_RINVDCS:
 		c.log.Warn("deliver_sm in an unsupported encoding refused", "data_coding", sm.DataCoding)
 		return ESME_RX_T_APPN // the text is never passed on undecoded
+	default:
+		c.log.Warn("deliver_sm refused", "status", StatusError(st).Error())
+		return st
 	}
-	d.Text = text
-	if part == nil || part.Total == 1 {
+	if part == nil {
 		return c.call(ctx, d)
 	}
 	// Parts wait for each other; each part's response is held until the

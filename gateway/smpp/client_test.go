@@ -499,3 +499,36 @@ func TestIncompleteMultipartIsHandedOnMarked(t *testing.T) {
 		t.Error("the part was never answered")
 	}
 }
+
+// TestPairBindsTransmitterAndReceiver: with Pair the client binds twice;
+// submits go over the transmitter and the receipts, which an SMSC sends
+// only to receiving binds, reach the handler over the receiver.
+func TestPairBindsTransmitterAndReceiver(t *testing.T) {
+	s := startSMSC(t, smsc.Config{})
+	rec := newRecorder()
+	c := startClient(t, s.Addr(), rec, func(cfg *smpp.ClientConfig) { cfg.Pair = true })
+	deadline := time.Now().Add(10 * time.Second)
+	for !(c.Bound() && c.ReceiverBound()) && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if !c.ReceiverBound() {
+		t.Fatal("receiver bind never came up")
+	}
+	if tx, rx, trx := s.Binds(smpp.BindTransmitter), s.Binds(smpp.BindReceiver), s.Binds(smpp.BindTransceiver); tx != 1 || rx != 1 || trx != 0 {
+		t.Errorf("SMSC saw %d transmitter, %d receiver, %d transceiver binds; want 1, 1, 0", tx, rx, trx)
+	}
+	res, err := c.Submit(ctx10(t), smpp.Submit{Src: "14155550100", Dst: "14155550199", Text: "pair", RegisteredDelivery: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := rec.next(t)
+	if !d.IsReceipt || d.Receipt.MessageID != res.MessageIDs[0] {
+		t.Errorf("got %+v, want the receipt for %s", d, res.MessageIDs[0])
+	}
+	if err := s.SendMO(ctx10(t), "14155550199", "14155550100", "hello pair"); err != nil {
+		t.Fatalf("MO to a pair client: %v", err)
+	}
+	if d := rec.next(t); d.IsReceipt || d.Text != "hello pair" {
+		t.Errorf("got %+v, want the MO", d)
+	}
+}

@@ -2,6 +2,7 @@ package smpp
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -72,4 +73,13 @@ func (l *Listener) Close() bool {
 		_ = l.ln.Close()
 	})
 	return first
+}
+
+// ListenTLS listens on addr for SMPP over TLS.
+func ListenTLS(addr string, cfg *tls.Config) (*Listener, error) {
+	ln, err := tls.Listen("tcp", addr, cfg)
+	if err != nil {
+		return nil, err
+	}
+	return &Listener{ln: ln, closed: make(chan struct{})}, nil
 }

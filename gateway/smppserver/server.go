@@ -1,12 +1,16 @@
 package smppserver
 
 import (
+	"cmp"
 	"context"
+	"crypto/tls"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/crypto/bcrypt"
@@ -16,13 +20,26 @@ import (
 	"github.com/smsgw/smsgw/sms"
 )
 
+// Roles an account can have.
+const (
+	// RolePlatform: a contact-centre system. Its submit_sm is MT from the
+	// business numbers in AllowedSources; it receives MO to those numbers
+	// and receipts for its submits as deliver_sm.
+	RolePlatform = "platform"
+	// RoleCarrier: an SMSC or aggregator binding to us. Its submit_sm,
+	// data_sm or deliver_sm is MO to our numbers, or a delivery receipt
+	// for our MT; our MT routed to it goes out as deliver_sm (SendText).
+	RoleCarrier = "carrier"
+)
+
 // Account is an ESME allowed to bind.
 type Account struct {
 	SystemID       string
 	PasswordHash   string // bcrypt
-	Role           string // "platform"
+	Role           string // RolePlatform or RoleCarrier
 	AllowedSources []sms.Number
 	MaxBinds       int     // 0: 4
+	Window         int     // outstanding deliver_sm per bind; 0: 64
 	Throughput     float64 // submit_sm/s per bind; 0: unlimited
 	AllowedIPs     []*net.IPNet
 }
@@ -45,10 +62,18 @@ type Lookup func(ctx context.Context, id sms.MessageID) (from sms.Number, st sms
 
 // Config configures the server.
 type Config struct {
-	Addr     string
+	Addr string
+	// TLSAddr, if set, is a second listener speaking SMPP over TLS with TLS.
+	TLSAddr  string
+	TLS      *tls.Config
 	Accounts []Account
 	Ingress  Acceptor
-	Holder   Holder
+	// CarrierIn handles what carrier-role accounts send (MO texts, already
+	// reassembled, and receipts); name is the account's system_id. The
+	// handler sets Deliver.ID to the id it accepted a text under. Required
+	// when there are carrier accounts.
+	CarrierIn func(systemID string) smpp.Handler
+	Holder    Holder
 	// OnReceiptRequested records a receipt request; required.
 	OnReceiptRequested ReceiptRequested
 	// Lookup answers query_sm; nil answers ESME_RINVCMDID.
@@ -60,20 +85,23 @@ type Config struct {
 // Server is a running SMPP server.
 type Server struct {
 	cfg      Config
-	lis      *smpp.Listener
+	lis      []*smpp.Listener
 	log      *slog.Logger
 	accounts map[string]*Account
 	reasm    *smpp.Reassembler
 
 	mu    sync.Mutex
 	binds map[string]map[*bind]bool // system_id -> live binds
+	ref   atomic.Uint32             // concatenation reference of our deliver_sm
 }
 
 type bind struct {
 	sess     *smpp.Session
+	acct     *Account
 	systemID string
 	kind     uint32 // bind command ID
 	limiter  *rate.Limiter
+	window   chan struct{} // outstanding deliver_sm
 }
 
 func (b *bind) receives() bool { return b.kind != smpp.BindTransmitter }
@@ -86,30 +114,71 @@ func New(cfg Config) (*Server, error) {
 	if cfg.MaxBodyChars <= 0 {
 		cfg.MaxBodyChars = 1600
 	}
+	s := &Server{cfg: cfg, log: cfg.Log.With("component", "smpp-server"), accounts: map[string]*Account{},
+		binds: map[string]map[*bind]bool{}, reasm: smpp.NewReassembler(10 * time.Second)}
+	for i := range cfg.Accounts {
+		a := &cfg.Accounts[i]
+		if a.Role == RoleCarrier && cfg.CarrierIn == nil {
+			return nil, fmt.Errorf("smpp account %s: carrier role needs a CarrierIn handler", a.SystemID)
+		}
+		s.accounts[a.SystemID] = a
+	}
 	lis, err := smpp.Listen(cfg.Addr)
 	if err != nil {
 		return nil, fmt.Errorf("listening on smpp.addr %s: %w", cfg.Addr, err)
 	}
-	s := &Server{cfg: cfg, lis: lis, log: cfg.Log.With("component", "smpp-server"), accounts: map[string]*Account{},
-		binds: map[string]map[*bind]bool{}, reasm: smpp.NewReassembler(10 * time.Second)}
-	for i := range cfg.Accounts {
-		a := &cfg.Accounts[i]
-		s.accounts[a.SystemID] = a
+	s.lis = append(s.lis, lis)
+	if cfg.TLSAddr != "" {
+		if cfg.TLS == nil {
+			lis.Close()
+			return nil, fmt.Errorf("smpp.tls_addr %s: no TLS certificate configured", cfg.TLSAddr)
+		}
+		tl, err := smpp.ListenTLS(cfg.TLSAddr, cfg.TLS)
+		if err != nil {
+			lis.Close()
+			return nil, fmt.Errorf("listening on smpp.tls_addr %s: %w", cfg.TLSAddr, err)
+		}
+		s.lis = append(s.lis, tl)
 	}
 	return s, nil
 }
 
-// Addr is the listening address.
-func (s *Server) Addr() string { return s.lis.Addr() }
+// Addr is the plain listening address.
+func (s *Server) Addr() string { return s.lis[0].Addr() }
+
+// TLSAddr is the TLS listening address ("" if none).
+func (s *Server) TLSAddr() string {
+	if len(s.lis) < 2 {
+		return ""
+	}
+	return s.lis[1].Addr()
+}
 
 // Run serves until ctx ends, then unbinds every session.
 func (s *Server) Run(ctx context.Context) error {
-	return s.lis.Serve(ctx, func() { _ = s.Close() }, s.serve)
+	errs := make(chan error, len(s.lis))
+	for _, l := range s.lis {
+		go func() { errs <- l.Serve(ctx, func() { _ = s.Close() }, s.serve) }()
+	}
+	var first error
+	for range s.lis {
+		if err := <-errs; err != nil && first == nil {
+			first = err
+			_ = s.Close()
+		}
+	}
+	return first
 }
 
 // Close stops listening and unbinds every session.
 func (s *Server) Close() error {
-	if !s.lis.Close() {
+	first := false
+	for _, l := range s.lis {
+		if l.Close() {
+			first = true
+		}
+	}
+	if !first {
 		return nil
 	}
 	s.reasm.Stop()
@@ -149,18 +218,43 @@ func (s *Server) serve(conn net.Conn) {
 					mu.Unlock()
 				}
 				return resp
-			case smpp.SubmitSM:
+			case smpp.SubmitSM, smpp.DataSM, smpp.DeliverSM:
+				respID := req.ID | 0x80000000
 				if cur == nil || cur.kind == smpp.BindReceiver {
-					return &smpp.PDU{ID: smpp.SubmitSMResp, Status: smpp.ESME_RINVBNDSTS}
+					return &smpp.PDU{ID: respID, Status: smpp.ESME_RINVBNDSTS}
 				}
-				return s.submit(ctx, cur, req)
+				if req.ID == smpp.DeliverSM && cur.acct.Role != RoleCarrier {
+					return &smpp.PDU{ID: respID, Status: smpp.ESME_RINVCMDID}
+				}
+				var sm smpp.SM
+				var err error
+				if req.ID == smpp.DataSM {
+					sm, err = smpp.ParseDataSM(req.Body)
+				} else {
+					sm, err = smpp.ParseSM(req.Body)
+				}
+				if err != nil {
+					return &smpp.PDU{ID: respID, Status: smpp.ESME_RSYSERR}
+				}
+				var st uint32
+				var id string
+				if cur.acct.Role == RoleCarrier {
+					st, id = s.fromCarrier(ctx, cur, &sm)
+				} else {
+					st, id = s.submit(ctx, cur, &sm)
+				}
+				if req.ID == smpp.DeliverSM {
+					id = "" // deliver_sm_resp's message_id is unused (SMPP 3.4 §4.6.2)
+				}
+				return &smpp.PDU{ID: respID, Status: st, Body: smpp.MessageIDBody(id)}
 			case smpp.QuerySM:
-				if cur == nil || cur.kind == smpp.BindReceiver || s.cfg.Lookup == nil {
+				if cur == nil || cur.kind == smpp.BindReceiver || s.cfg.Lookup == nil || cur.acct.Role != RolePlatform {
 					return &smpp.PDU{ID: smpp.QuerySMResp, Status: smpp.ESME_RINVBNDSTS}
 				}
 				return s.query(ctx, cur, req)
-			case smpp.DeliverSM, smpp.CancelSM, smpp.ReplaceSM, smpp.DataSM, smpp.SubmitMulti:
-				// Not supported yet: a clear refusal, never a hang.
+			case smpp.CancelSM, smpp.ReplaceSM, smpp.SubmitMulti:
+				// Not supported: a clear refusal, never a hang. A message
+				// is on its way (and archived) the moment it is accepted.
 				return &smpp.PDU{ID: req.ID | 0x80000000, Status: smpp.ESME_RINVCMDID}
 			}
 			return nil
@@ -208,7 +302,7 @@ func (s *Server) bind(sess *smpp.Session, req *smpp.PDU, cur *bind, remote net.A
 	if maxBinds == 0 {
 		maxBinds = 4
 	}
-	nb := &bind{sess: sess, systemID: a.SystemID, kind: req.ID}
+	nb := &bind{sess: sess, acct: a, systemID: a.SystemID, kind: req.ID, window: make(chan struct{}, cmp.Or(a.Window, 64))}
 	if a.Throughput > 0 {
 		nb.limiter = rate.NewLimiter(rate.Limit(a.Throughput), max(1, int(a.Throughput)))
 	}
@@ -234,41 +328,26 @@ func hostOf(a net.Addr) string {
 	return h
 }
 
-func (s *Server) submit(ctx context.Context, b *bind, req *smpp.PDU) *smpp.PDU {
-	resp := func(st uint32, id string) *smpp.PDU {
-		return &smpp.PDU{ID: smpp.SubmitSMResp, Status: st, Body: smpp.MessageIDBody(id)}
-	}
+// submit accepts a platform's submit_sm or data_sm as MT.
+func (s *Server) submit(ctx context.Context, b *bind, sm *smpp.SM) (status uint32, id string) {
 	if b.limiter != nil && !b.limiter.Allow() {
-		return resp(smpp.ESME_RTHROTTLED, "")
+		return smpp.ESME_RTHROTTLED, ""
 	}
-	sm, err := smpp.ParseSM(req.Body)
-	if err != nil {
-		return resp(smpp.ESME_RSYSERR, "")
-	}
-	if payload, ok := sm.TLV(smpp.TagMessagePayload); ok && len(sm.ShortMessage) == 0 {
-		sm.ShortMessage = payload
-	}
-	a := s.accounts[b.systemID]
 	from, err := sms.ParseNumber("+" + digits(sm.Src))
-	if err != nil || !slices.Contains(a.AllowedSources, from) {
-		return resp(smpp.ESME_RINVSRCADR, "")
+	if err != nil || !slices.Contains(b.acct.AllowedSources, from) {
+		return smpp.ESME_RINVSRCADR, ""
 	}
 	to, err := sms.ParseNumber("+" + digits(sm.Dst))
 	if err != nil {
-		return resp(smpp.ESME_RINVDSTADR, "")
+		return smpp.ESME_RINVDSTADR, ""
 	}
-	payload := sm.ShortMessage
-	var part *smpp.Concat
-	if sm.ESMClass&smpp.ESMUDHI != 0 {
-		if payload, part, err = smpp.SplitUDH(sm.ShortMessage); err != nil {
-			return resp(smpp.ESME_RINVMSGLEN, "")
-		}
+	if sm.ESMClass&smpp.ESMReceipt != 0 {
+		return smpp.ESME_RINVESMCLASS, ""
 	}
-	text, err := smpp.DecodeText(sm.DataCoding, payload)
-	if err != nil {
-		return resp(0x00000104, "") // invalid data_coding: never take undecodable bytes as text
+	d, part, st := smpp.DecodeSM(sm)
+	if st != smpp.ESME_ROK {
+		return st, "" // never take undecodable bytes as text
 	}
-	d := &smpp.Deliver{Src: from.Digits(), Dst: to.Digits(), Text: text, DataCoding: sm.DataCoding, Parts: 1}
 	wantReceipt := sm.RegisteredDelivery&0x03 != 0
 	accept := func(ctx context.Context, d *smpp.Deliver) smpp.Reassembled {
 		if len([]rune(d.Text)) > s.cfg.MaxBodyChars {
@@ -292,31 +371,136 @@ func (s *Server) submit(ctx context.Context, b *bind, req *smpp.PDU) *smpp.PDU {
 		return smpp.Reassembled{Status: smpp.ESME_ROK, MessageID: string(m.ID)}
 	}
 	var r smpp.Reassembled
-	if part == nil || part.Total == 1 {
+	if part == nil {
 		r = accept(ctx, d)
 	} else {
 		// Every part is answered with the whole message's id once the joined
 		// text is persisted.
 		r = s.reasm.Add(ctx, d, part, accept)
 	}
-	return resp(r.Status, r.MessageID)
+	return r.Status, r.MessageID
+}
+
+// fromCarrier accepts what a carrier-role account sends: an MO text (parts
+// joined first, so redaction sees the whole text) or a receipt for our MT.
+// The response goes out only after the handler persisted it.
+func (s *Server) fromCarrier(ctx context.Context, b *bind, sm *smpp.SM) (status uint32, id string) {
+	if b.limiter != nil && !b.limiter.Allow() {
+		return smpp.ESME_RTHROTTLED, ""
+	}
+	d, part, st := smpp.DecodeSM(sm)
+	if st != smpp.ESME_ROK {
+		return st, ""
+	}
+	h := s.cfg.CarrierIn(b.systemID)
+	handle := func(ctx context.Context, d *smpp.Deliver) smpp.Reassembled {
+		if len([]rune(d.Text)) > s.cfg.MaxBodyChars {
+			return smpp.Reassembled{Status: smpp.ESME_RINVMSGLEN}
+		}
+		if err := h.HandleDeliver(ctx, d); err != nil {
+			st := sms.KindOf(err).SMPPStatus()
+			if st == smpp.ESME_ROK {
+				st = smpp.ESME_RSYSERR
+			}
+			return smpp.Reassembled{Status: st}
+		}
+		return smpp.Reassembled{Status: smpp.ESME_ROK, MessageID: d.ID}
+	}
+	var r smpp.Reassembled
+	if part == nil {
+		r = handle(ctx, d)
+	} else {
+		r = s.reasm.Add(ctx, d, part, handle)
+	}
+	if d.IsReceipt && r.Status == smpp.ESME_ROK {
+		r.MessageID = d.Receipt.MessageID
+	}
+	return r.Status, r.MessageID
+}
+
+// ErrNoBind means no receiving bind of the account is up on this node;
+// the caller retries later (another node may have it, or it reconnects).
+var ErrNoBind = errors.New("no receiving bind")
+
+// receiver picks a receiving bind of systemID, the least loaded one.
+func (s *Server) receiver(systemID string) *bind {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var target *bind
+	for b := range s.binds[systemID] {
+		if b.receives() && (target == nil || len(b.window) < len(target.window)) {
+			target = b
+		}
+	}
+	return target
+}
+
+// request sends one request to b within the account's window.
+func (b *bind) request(ctx context.Context, id uint32, body []byte) (*smpp.PDU, error) {
+	select {
+	case b.window <- struct{}{}:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	defer func() { <-b.window }()
+	return b.sess.Request(ctx, id, body)
+}
+
+// SendText delivers a text as deliver_sm (split into parts as needed) to a
+// receiving bind of systemID: MT to a carrier-role account, or MO to a
+// platform. It returns one id per part: what the peer put in
+// deliver_sm_resp's message_id (SMPP 3.4 leaves it unused; peers that
+// fill it can send receipts against it), else "".
+func (s *Server) SendText(ctx context.Context, systemID string, m smpp.Submit) ([]string, error) {
+	b := s.receiver(systemID)
+	if b == nil {
+		return nil, sms.Wrap(sms.Unavailable, "smpp_not_bound", "account "+systemID+" has no receiving bind here", ErrNoBind)
+	}
+	bodies, err := smpp.TextPDUs(m, byte(s.ref.Add(1)))
+	if err != nil {
+		return nil, err
+	}
+	ids := make([]string, len(bodies))
+	errs := make([]error, len(bodies))
+	var wg sync.WaitGroup
+	for i, body := range bodies {
+		wg.Go(func() {
+			resp, err := b.request(ctx, smpp.DeliverSM, body)
+			switch {
+			case err != nil:
+				errs[i] = sms.Wrap(sms.Unavailable, "smpp_timeout", "account "+systemID+" did not answer deliver_sm", err)
+			case resp.Status == smpp.ESME_RTHROTTLED || resp.Status == smpp.ESME_RMSGQFUL:
+				errs[i] = sms.Errorf(sms.Throttled, "smpp_throttled", "account %s throttled deliver_sm (status %#x)", systemID, resp.Status)
+			case resp.Status != smpp.ESME_ROK:
+				errs[i] = sms.Errorf(sms.Permanent, "smpp_rejected", "account %s rejected deliver_sm with status %#x", systemID, resp.Status)
+			default:
+				ids[i], _ = smpp.ParseMessageIDBody(resp.Body)
+			}
+		})
+	}
+	wg.Wait()
+	return ids, errors.Join(errs...)
+}
+
+// PlatformsFor lists the platform accounts allowed to use business number
+// n: they receive its MO.
+func (s *Server) PlatformsFor(n sms.Number) []string {
+	var out []string
+	for _, a := range s.cfg.Accounts {
+		if a.Role == RolePlatform && slices.Contains(a.AllowedSources, n) {
+			out = append(out, a.SystemID)
+		}
+	}
+	return out
 }
 
 // SendReceipt delivers a receipt for message id to a receiving bind of
 // systemID. It fails (so the caller retries later) when no such bind is up
 // here or the ESME does not answer OK.
 func (s *Server) SendReceipt(ctx context.Context, systemID string, m *sms.Message, stat string, done time.Time) error {
-	s.mu.Lock()
-	var target *bind
-	for b := range s.binds[systemID] {
-		if b.receives() {
-			target = b
-			break
-		}
-	}
-	s.mu.Unlock()
+	target := s.receiver(systemID)
 	if target == nil {
-		return fmt.Errorf("no receiving bind of %s on this node", systemID)
+		return fmt.Errorf("%w of %s on this node", ErrNoBind, systemID)
 	}
 	text := smpp.FormatReceipt(string(m.ID), stat, "000", m.AcceptedAt, done, "")
 	d := smpp.SM{SrcTON: 1, SrcNPI: 1, Src: m.To.Digits(), DstTON: 1, DstNPI: 1, Dst: m.From.Digits(), ESMClass: smpp.ESMReceipt,
@@ -324,7 +508,7 @@ func (s *Server) SendReceipt(ctx context.Context, systemID string, m *sms.Messag
 			{Tag: smpp.TagReceiptedMessageID, Value: append([]byte(m.ID), 0)},
 			{Tag: smpp.TagMessageState, Value: []byte{smpp.MessageStateOf(stat)}},
 		}}
-	resp, err := target.sess.Request(ctx, smpp.DeliverSM, d.Marshal())
+	resp, err := target.request(ctx, smpp.DeliverSM, d.Marshal())
 	if err != nil {
 		return fmt.Errorf("sending receipt to %s: %w", systemID, err)
 	}
@@ -345,7 +529,7 @@ func digits(addr string) string {
 }
 
 // ESME_RQUERYFAIL: query_sm failed (unknown or not yours).
-const esmeRQueryFail uint32 = 0x00000067
+const esmeRQueryFail = smpp.ESME_RQUERYFAIL
 
 // messageState maps our status to SMPP 3.4 message_state.
 func messageState(st sms.Status) byte {
@@ -375,7 +559,7 @@ func (s *Server) query(ctx context.Context, b *bind, req *smpp.PDU) *smpp.PDU {
 		return fail
 	}
 	from, st, final, err := s.cfg.Lookup(ctx, mid)
-	if err != nil || !slices.Contains(s.accounts[b.systemID].AllowedSources, from) {
+	if err != nil || !slices.Contains(b.acct.AllowedSources, from) {
 		return fail
 	}
 	body := smpp.MessageIDBody(id)

@@ -49,6 +49,7 @@ type Server struct {
 	changed   chan struct{}
 	sessions  map[*smpp.Session]bool // bound receivers/transceivers
 	all       map[*smpp.Session]bool
+	binds     map[uint32]int // successful binds by command ID
 
 	nextID atomic.Uint64
 	count  atomic.Int64
@@ -144,6 +145,12 @@ func (s *Server) bind(sess *smpp.Session, req *smpp.PDU, bound *atomic.Bool) *sm
 		resp.Status = smpp.ESME_RINVPASWD
 	default:
 		bound.Store(true)
+		s.mu.Lock()
+		if s.binds == nil {
+			s.binds = map[uint32]int{}
+		}
+		s.binds[req.ID]++
+		s.mu.Unlock()
 		if req.ID != smpp.BindTransmitter {
 			s.mu.Lock()
 			s.sessions[sess] = true
@@ -249,6 +256,13 @@ func (s *Server) deliver(ctx context.Context, prefer *smpp.Session, body []byte,
 		wait = min(wait*2, 2*time.Second)
 	}
 	return fmt.Errorf("delivering to the ESME: %w", last)
+}
+
+// Binds counts the successful binds of kind (a bind command ID) so far.
+func (s *Server) Binds(kind uint32) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.binds[kind]
 }
 
 // SendMO delivers a text from src to dst (digits) as deliver_sm, split

@@ -137,9 +137,11 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *App, err 
 	}
 	for _, c := range cfg.Carriers {
 		cc := smpp.ClientConfig{Name: c.Name, Addr: c.Addr, SystemID: c.SystemID, Password: c.Password, SystemType: c.SystemType,
-			Window: c.Window, RatePerSecond: c.RatePerSecond, EnquireLink: c.EnquireLink, Log: log}
+			Window: c.Window, RatePerSecond: c.RatePerSecond, EnquireLink: c.EnquireLink, Pair: c.Bind == "pair", Log: log}
 		if c.TLS {
-			cc.TLS = tlsConfigFor(c.Addr)
+			if cc.TLS, err = tlsConfigFor(c.Addr, c.TLSCAFile); err != nil {
+				return nil, fmt.Errorf("carriers %s: %w", c.Name, err)
+			}
 		}
 		a.carriers[c.Name] = smpp.NewClient(cc, &carrierIn{name: c.Name, bus: a.Bus, ingress: a.Ingress, dir: a.Directory, log: log})
 	}
@@ -286,19 +288,17 @@ func (a *App) Run(ctx context.Context) error {
 	} else {
 		close(smppDone)
 	}
-	stages := []struct {
-		cfg bus.StageConfig
-		h   bus.Handler
-	}{
+	if a.SMPP != nil {
+		for name, c := range a.smppCarriers() {
+			carriers[name] = c
+		}
+	}
+	stages := []stageSpec{
 		{fs.config(), fs.handle}, {as.config(), as.handle}, {mt.config(), mt.handle}, {mo.config(), mo.handle},
 		{rs.config(), rs.handle}, {ix.messagesConfig(), ix.handleMessages}, {ix.eventsConfig(), ix.handleEvents},
 	}
 	if a.SMPP != nil {
-		sr := &smppReceiptStage{srv: a.SMPP, pending: a.Bus.KV(bus.BucketSMPPReceipt), log: a.log.With("stage", "smpp-receipts")}
-		stages = append(stages, struct {
-			cfg bus.StageConfig
-			h   bus.Handler
-		}{sr.config(), sr.handle})
+		stages = append(stages, a.smppStages()...)
 	}
 	for _, st := range stages {
 		stageWG.Add(1)

@@ -52,6 +52,7 @@ func (h *carrierIn) HandleDeliver(ctx context.Context, d *smpp.Deliver) error {
 	if err := h.ingress.Accept(ctx, m); err != nil {
 		return err
 	}
+	d.ID = string(m.ID)
 	h.log.Info("MO accepted", "id", m.ID, "carrier", h.name, "to", to.Redacted())
 	return nil
 }

@@ -165,6 +165,9 @@ func (s *mtStage) deliver(ctx context.Context, in *bus.Msg, m *sms.Message) (*sm
 	v, _ := json.Marshal(ref)
 	vals := [][]byte{v}
 	for i, id := range res.MessageIDs {
+		if id == "" {
+			continue // a peer that gave no id cannot send a receipt against it
+		}
 		r := carrierRef{MessageID: m.ID, Part: i + 1, Parts: len(res.MessageIDs), Carrier: name}
 		v, _ := json.Marshal(r)
 		keys, vals = append(keys, carrierKey(name, id)), append(vals, v)

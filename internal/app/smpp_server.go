@@ -2,13 +2,17 @@ package app
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
+	"sync"
 	"time"
 
 	"github.com/smsgw/smsgw/config"
+	"github.com/smsgw/smsgw/gateway/smpp"
 	"github.com/smsgw/smsgw/gateway/smppserver"
 	"github.com/smsgw/smsgw/internal/bus"
 	"github.com/smsgw/smsgw/numbers"
@@ -18,7 +22,7 @@ import (
 func smppAccounts(cfg []config.SMPPAccount) ([]smppserver.Account, error) {
 	var out []smppserver.Account
 	for _, a := range cfg {
-		acc := smppserver.Account{SystemID: a.SystemID, PasswordHash: a.PasswordHash, Role: a.Role, MaxBinds: a.MaxBinds, Throughput: a.Throughput}
+		acc := smppserver.Account{SystemID: a.SystemID, PasswordHash: a.PasswordHash, Role: a.Role, MaxBinds: a.MaxBinds, Window: a.Window, Throughput: a.Throughput}
 		for _, n := range a.AllowedSources {
 			num, err := sms.ParseNumber(n)
 			if err != nil {
@@ -44,8 +48,18 @@ func (a *App) newSMPPServer() (*smppserver.Server, error) {
 		return nil, err
 	}
 	pending := a.Bus.KV(bus.BucketSMPPReceipt)
+	var tlsCfg *tls.Config
+	if a.cfg.SMPP.TLSAddr != "" {
+		if tlsCfg, err = serverTLS(a.cfg.SMPP.TLSCertFile, a.cfg.SMPP.TLSKeyFile); err != nil {
+			return nil, err
+		}
+	}
 	return smppserver.New(smppserver.Config{
-		Addr: a.cfg.SMPP.Addr, Accounts: accounts, Ingress: a.Ingress, MaxBodyChars: a.cfg.HTTP.MaxBodyChars, Log: a.log,
+		Addr: a.cfg.SMPP.Addr, TLSAddr: a.cfg.SMPP.TLSAddr, TLS: tlsCfg,
+		Accounts: accounts, Ingress: a.Ingress, MaxBodyChars: a.cfg.HTTP.MaxBodyChars, Log: a.log,
+		CarrierIn: func(systemID string) smpp.Handler {
+			return &carrierIn{name: systemID, bus: a.Bus, ingress: a.Ingress, dir: a.Directory, log: a.log}
+		},
 		Holder: func(ctx context.Context, n sms.Number) (string, string, error) {
 			num, _, err := a.Directory.Number(ctx, n)
 			if sms.KindOf(err) == sms.NotFound {
@@ -148,4 +162,103 @@ func (s *smppReceiptStage) handle(ctx context.Context, batch []*bus.Msg) {
 		_ = s.pending.Delete(ctx, string(ev.MessageID))
 		_ = in.Ack()
 	}
+}
+
+// stageSpec is one JetStream consumer and its handler.
+type stageSpec struct {
+	cfg bus.StageConfig
+	h   bus.Handler
+}
+
+// smppStages are the stages our SMPP server needs: receipts to platforms
+// and MO to platforms.
+func (a *App) smppStages() []stageSpec {
+	sr := &smppReceiptStage{srv: a.SMPP, pending: a.Bus.KV(bus.BucketSMPPReceipt), log: a.log.With("stage", "smpp-receipts")}
+	mo := &smppMOStage{srv: a.SMPP, log: a.log.With("stage", "smpp-mo")}
+	return []stageSpec{{sr.config(), sr.handle}, {mo.config(), mo.handle}}
+}
+
+// smppCarriers are the MT routes of carrier-role accounts: a number whose
+// carrier is such an account's system_id is sent to it as deliver_sm.
+func (a *App) smppCarriers() map[string]Carrier {
+	out := map[string]Carrier{}
+	for _, acc := range a.cfg.SMPP.Accounts {
+		if acc.Role == smppserver.RoleCarrier {
+			out[acc.SystemID] = serverCarrier{srv: a.SMPP, systemID: acc.SystemID}
+		}
+	}
+	return out
+}
+
+// serverCarrier sends MT to a carrier-role account bound to our server.
+type serverCarrier struct {
+	srv      *smppserver.Server
+	systemID string
+}
+
+func (c serverCarrier) Submit(ctx context.Context, m smpp.Submit) (smpp.SubmitResult, error) {
+	ids, err := c.srv.SendText(ctx, c.systemID, m)
+	if err != nil {
+		return smpp.SubmitResult{}, err
+	}
+	return smpp.SubmitResult{MessageIDs: ids}, nil
+}
+
+// smppMOStage delivers archived inbound texts to the platform accounts
+// allowed to use the business number they were sent to, as deliver_sm
+// (redacted text; blocked texts are not delivered). Without a receiving
+// bind it retries with backoff for up to 72 hours: a platform that
+// reconnects gets what arrived meanwhile. Delivery is at least once: a
+// crash between the deliver_sm_resp and the ack repeats a text.
+type smppMOStage struct {
+	srv *smppserver.Server
+	log *slog.Logger
+}
+
+func (s *smppMOStage) config() bus.StageConfig {
+	return bus.StageConfig{Stream: bus.StreamArchived, Durable: bus.ConsumerSMPPMO, Filter: []string{bus.SubjArchivedIn},
+		MaxDeliver: -1, Batch: 128, MaxAckPending: 2048}
+}
+
+func (s *smppMOStage) handle(ctx context.Context, batch []*bus.Msg) {
+	var wg sync.WaitGroup
+	for _, in := range batch {
+		m, err := decodeMessage(in.Data)
+		if err != nil {
+			_ = in.Term()
+			continue
+		}
+		targets := s.srv.PlatformsFor(m.To)
+		if len(targets) == 0 || m.Verdict == sms.VerdictBlocked {
+			_ = in.Ack()
+			continue
+		}
+		wg.Go(func() {
+			var failed error
+			for _, sys := range targets {
+				sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+				_, err := s.srv.SendText(sctx, sys, smpp.Submit{Src: m.From.Digits(), Dst: m.To.Digits(), Text: m.Body})
+				cancel()
+				if err != nil {
+					failed = err
+				}
+			}
+			switch {
+			case failed == nil:
+				_ = in.Ack()
+			case sms.KindOf(failed) == sms.Permanent:
+				s.log.Warn("platform refused MO", "id", m.ID, "code", sms.CodeOf(failed))
+				_ = in.Ack()
+			case time.Since(m.AcceptedAt) > 72*time.Hour:
+				s.log.Warn("MO to platform given up after 72h", "id", m.ID)
+				_ = in.Ack()
+			default:
+				if !errors.Is(failed, smppserver.ErrNoBind) {
+					s.log.Warn("MO to platform failed; will retry", "id", m.ID, "err", failed)
+				}
+				_ = in.Nak(backoff(in.Deliveries))
+			}
+		})
+	}
+	wg.Wait()
 }

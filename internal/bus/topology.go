@@ -40,6 +40,7 @@ const (
 	ConsumerDeliverMO = "deliver-mo"
 	ConsumerReceipts  = "receipts"
 	ConsumerSMPPDLR   = "smpp-receipts"
+	ConsumerSMPPMO    = "smpp-mo"
 	// ConsumerIndexPrefix + node name: each node keeps its own read model.
 	ConsumerIndexPrefix = "index-"
 )
