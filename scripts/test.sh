@@ -19,6 +19,20 @@ if [ ! -x .bin/minio ] || [ "$(cat .bin/minio.version 2>/dev/null)" != "$MINIO_V
 fi
 export SMSGW_MINIO="$PWD/.bin/minio"
 
+# Interop peers we did not write: Kannel (Debian) and the npm smpp package.
+if ! command -v bearerbox >/dev/null || ! command -v smsbox >/dev/null; then
+	step "installing Kannel (apt-get install kannel)"
+	SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo -n"
+	$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends kannel >/dev/null ||
+		{ $SUDO apt-get update -qq && $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends kannel >/dev/null; } ||
+		echo "could not install kannel; its interop test will fail under CI=true"
+fi
+if [ ! -d e2e/testdata/npm/node_modules/smpp ]; then
+	step "installing the npm smpp package (npm ci in e2e/testdata/npm)"
+	(cd e2e/testdata/npm && npm ci --no-audit --no-fund --loglevel=error) ||
+		echo "could not install the npm smpp package; its interop tests will fail under CI=true"
+fi
+
 step "gofmt"
 unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './.bin/*'))
 if [ -n "$unformatted" ]; then

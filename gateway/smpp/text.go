@@ -137,10 +137,18 @@ func DecodeText(dc byte, b []byte) (string, error) {
 	case dc == CodingGSM7:
 		return DecodeGSM7(b)
 	case dc == CodingIA5:
+		gsm := false
 		for _, c := range b {
 			if c > 0x7F {
 				return "", sms.Errorf(sms.Unsupported, "invalid_encoding", "IA5 text contains octet %#02x", c)
 			}
+			// NUL and ESC never occur in IA5 text, but are '@' and the
+			// extension escape in GSM 03.38: several ESMEs (the npm smpp
+			// package among them) label unpacked GSM text data_coding 1.
+			gsm = gsm || c == 0x00 || c == 0x1B
+		}
+		if gsm {
+			return DecodeGSM7(b)
 		}
 		return string(b), nil
 	case dc == CodingLatin1:

@@ -134,6 +134,11 @@ func TestDecodeTextCodings(t *testing.T) {
 	if s, err := DecodeText(CodingIA5, []byte("plain")); err != nil || s != "plain" {
 		t.Errorf("ia5: %q %v", s, err)
 	}
+	// Unpacked GSM 03.38 labelled IA5 (as the npm smpp package sends it):
+	// NUL is '@' and ESC starts an extension character.
+	if s, err := DecodeText(CodingIA5, []byte("a\x00b \x1b(x\x1b)")); err != nil || s != "a@b {x}" {
+		t.Errorf("GSM labelled ia5: %q %v", s, err)
+	}
 	for _, dc := range []byte{0x02, 0x04, 0xF4} {
 		if _, err := DecodeText(dc, []byte{1, 2, 3}); err == nil {
 			t.Errorf("binary data_coding %#x decoded as text", dc)

@@ -190,3 +190,35 @@ func (m *MinIO) NewPlainBucket(t testing.TB) string { return m.newBucket(t, fals
 
 // String describes the server for logs.
 func (m *MinIO) String() string { return fmt.Sprintf("minio at %s", m.Endpoint) }
+
+// FreePort returns a loopback host:port nothing listens on right now.
+func FreePort(t testing.TB) string { return freePort(t) }
+
+// StartProcess runs a program for the rest of the test with its output in
+// the returned buffer (and in the test log on failure); it is killed and
+// waited for when the test ends.
+func StartProcess(t testing.TB, dir, name string, args ...string) *SyncBuffer {
+	t.Helper()
+	out := &SyncBuffer{}
+	cmd := exec.Command(name, args...)
+	cmd.Dir = dir
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("starting %s: %v", name, err)
+	}
+	done := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(done) }()
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(os.Interrupt)
+		select {
+		case <-done:
+		case <-time.After(5 * time.Second):
+			_ = cmd.Process.Kill()
+			<-done
+		}
+		if t.Failed() {
+			t.Logf("%s output:\n%s", name, out.String())
+		}
+	})
+	return out
+}
