@@ -21,7 +21,7 @@ import (
 
 // gateway is a running node under test.
 type gateway struct {
-	t      *testing.T
+	t      testing.TB
 	App    *app.App
 	URL    string
 	Admin  string // admin token
@@ -46,7 +46,7 @@ func testConfig(dir string) config.Config {
 
 // start runs a gateway with cfg; logs go to a buffer (and to the test log
 // on failure) so tests can check what was logged.
-func start(t *testing.T, cfg config.Config, logs *testenv.SyncBuffer) *gateway {
+func start(t testing.TB, cfg config.Config, logs *testenv.SyncBuffer) *gateway {
 	t.Helper()
 	if logs == nil {
 		logs = &testenv.SyncBuffer{}
@@ -100,7 +100,7 @@ type response struct {
 	Body   []byte
 }
 
-func (r response) json(t *testing.T) map[string]any {
+func (r response) json(t testing.TB) map[string]any {
 	t.Helper()
 	var m map[string]any
 	if err := json.Unmarshal(r.Body, &m); err != nil {
@@ -109,7 +109,7 @@ func (r response) json(t *testing.T) map[string]any {
 	return m
 }
 
-func (r response) errorCode(t *testing.T) string {
+func (r response) errorCode(t testing.TB) string {
 	t.Helper()
 	e, _ := r.json(t)["error"].(map[string]any)
 	code, _ := e["code"].(string)
@@ -198,7 +198,7 @@ func (g *gateway) waitStatus(id, token, want string) map[string]any {
 	return nil
 }
 
-func eventually(t *testing.T, what string, f func() bool) {
+func eventually(t testing.TB, what string, f func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(60 * time.Second)
 	for time.Now().Before(deadline) {

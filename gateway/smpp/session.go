@@ -93,7 +93,7 @@ func NewSession(conn net.Conn, cfg SessionConfig) *Session {
 	s := &Session{
 		cfg: cfg, conn: conn, log: cfg.Log.With("session", cfg.Name),
 		window: make(chan struct{}, cfg.Window), pending: map[uint32]*call{},
-		out: make(chan []byte, 1024), done: make(chan struct{}), inflight: make(chan struct{}, cfg.MaxInflight),
+		out: make(chan []byte, 128), done: make(chan struct{}), inflight: make(chan struct{}, cfg.MaxInflight),
 		ctx: ctx, cancel: cancel,
 	}
 	s.lastRead.Store(time.Now().UnixNano())

@@ -190,11 +190,15 @@ func (s *Server) Close() error {
 		}
 	}
 	s.mu.Unlock()
+	// All at once: a thousand binds whose peers do not answer unbind must
+	// not take a thousand timeouts to close.
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	var wg sync.WaitGroup
 	for _, b := range all {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		_ = b.sess.Unbind(ctx)
-		cancel()
+		wg.Go(func() { _ = b.sess.Unbind(ctx) })
 	}
+	wg.Wait()
 	return nil
 }
 
