@@ -23,6 +23,7 @@ const (
 	Throttled                // slow down and retry
 	Unavailable              // temporarily cannot serve (store down, shutting down); retry
 	Permanent                // processing failed for good: park the message, do not retry
+	OptedOut                 // the recipient opted out of texts from this sender (STOP); do not retry
 )
 
 type kindInfo struct {
@@ -44,6 +45,7 @@ var kinds = [...]kindInfo{
 	Throttled:    {"throttled", http.StatusTooManyRequests, 0x58},        // ESME_RTHROTTLED
 	Unavailable:  {"unavailable", http.StatusServiceUnavailable, 0x14},   // ESME_RMSGQFUL
 	Permanent:    {"permanent", http.StatusUnprocessableEntity, 0x45},    // ESME_RSUBMITFAIL
+	OptedOut:     {"opted_out", http.StatusForbidden, 0x0401},            // vendor-specific (0x400-0x4FF): recipient opted out
 }
 
 func (k Kind) String() string {

@@ -22,6 +22,7 @@ const (
 	SourceHTTP    Source = "http"    // POST /v1/messages
 	SourceSMPP    Source = "smpp"    // submit_sm on our SMPP server
 	SourceCarrier Source = "carrier" // deliver_sm from a carrier SMSC we are bound to
+	SourceAuto    Source = "auto"    // an auto-reply the gateway sends from a business number (menu, wait, opt-out, HELP)
 )
 
 // Message is one SMS (after multipart reassembly) as it travels the
@@ -47,6 +48,11 @@ type Message struct {
 	// Incomplete marks a concatenated text some of whose parts never
 	// arrived: it is filtered and archived as far as it got.
 	Incomplete bool `json:"incomplete,omitempty"`
+	// Route says how an inbound text was routed at ingress: "holder",
+	// "agent", "queued", "menu", "held", "opt_out", "opt_in", "help".
+	// Queue names the queue of a conversation routed to one.
+	Route string `json:"route,omitempty"`
+	Queue string `json:"queue,omitempty"`
 
 	// Set by the filter stage.
 	Verdict  Verdict   `json:"verdict,omitempty"`
@@ -116,6 +122,38 @@ const (
 	StatusFailed      Status = "failed"      // carrier or receipt reported failure
 	StatusDeadLetter  Status = "dead_letter" // parked after repeated errors; never delivered raw
 	StatusUndelivered Status = "undelivered" // inbound with no employee to deliver to (kept in archive)
+	StatusRefused     Status = "refused"     // not accepted: the recipient opted out (Detail recipient_opted_out)
+)
+
+// Directory and routing changes are events too (on EVENTS, archived as the
+// audit trail). Their MessageID is a fresh ULID naming the change, Actor
+// says who made it and Attrs what changed.
+const (
+	StatusNumberAdded          Status = "number_added"
+	StatusNumberUpdated        Status = "number_updated"
+	StatusNumberAssigned       Status = "number_assigned"
+	StatusNumberReleased       Status = "number_released"
+	StatusNumberReassigned     Status = "number_reassigned"
+	StatusNumberQuarantined    Status = "number_quarantined"
+	StatusNumberRetired        Status = "number_retired"
+	StatusNumberRestored       Status = "number_restored"
+	StatusNumbersImported      Status = "numbers_imported"
+	StatusEmployeeCreated      Status = "employee_created"
+	StatusEmployeeUpdated      Status = "employee_updated"
+	StatusEmployeeOffboarded   Status = "employee_offboarded"
+	StatusEmployeesImported    Status = "employees_imported"
+	StatusOptedOut             Status = "opted_out"
+	StatusOptedIn              Status = "opted_in"
+	StatusQueueUpdated         Status = "queue_updated"
+	StatusQueueDeleted         Status = "queue_deleted"
+	StatusMenuUpdated          Status = "menu_updated"
+	StatusAgentUpdated         Status = "agent_updated"
+	StatusConversationQueued   Status = "conversation_queued"
+	StatusConversationAssigned Status = "conversation_assigned"
+	StatusConversationClosed   Status = "conversation_closed"
+	StatusConversationHeld     Status = "conversation_held"
+	StatusConversationMenu     Status = "conversation_menu"
+	StatusConversationReturned Status = "conversation_returned"
 )
 
 // Final reports whether no later status is expected.
@@ -127,8 +165,9 @@ func (s Status) Final() bool {
 	return false
 }
 
-// Event is a status change of a message. It carries no body and no full
-// phone number.
+// Event is a status change of a message, or a directory or routing change
+// (see Actor and Attrs). It never carries a body; only directory events'
+// Attrs may name numbers in full.
 type Event struct {
 	MessageID MessageID `json:"message_id"`
 	Status    Status    `json:"status"`
@@ -137,4 +176,12 @@ type Event struct {
 	Detail string `json:"detail,omitempty"`
 	// CarrierIDs are the carrier's message IDs, one per SMS part (sent).
 	CarrierIDs []string `json:"carrier_ids,omitempty"`
+	// Actor is who made a directory or routing change: a token name, an
+	// employee id, or "system".
+	Actor string `json:"actor,omitempty"`
+	// Attrs describe a directory or routing change (number, employee_id,
+	// from/to state, queue, policy, ...). They may hold business numbers
+	// and, for opt-outs, the customer's number in full: these events are
+	// the audit trail kept in the archive. They are never logged.
+	Attrs map[string]string `json:"attrs,omitempty"`
 }

@@ -54,6 +54,11 @@ const (
 	BucketCarrierIDs  = "carrier_ids"   // carrier.normalised id -> message id, part
 	BucketArchiveIDs  = "archive_ids"   // message id -> segment key holding its record
 	BucketSMPPReceipt = "smpp_receipts" // message id -> SMPP account awaiting its receipt
+	BucketSMPPParts   = "smpp_parts"    // group -> smppserver.PartGroup; group.seq -> part text (sealed with the ingress key)
+	// Business numbers (issue 6).
+	BucketOptOuts       = "optouts"       // customer digits -> numbers.OptOut
+	BucketQueues        = "queues"        // q.<id> -> Queue, a.<employee> -> Agent, m.<number digits> -> Menu
+	BucketConversations = "conversations" // <business digits>.<customer digits> -> numbers.Conversation
 )
 
 // DuplicateWindow is how long JetStream remembers a Nats-Msg-Id. It must
@@ -91,4 +96,8 @@ var buckets = []bucketSpec{
 	{BucketCarrierIDs, 7 * 24 * time.Hour, 1},
 	{BucketArchiveIDs, 30 * 24 * time.Hour, 1}, // must outlive any redelivery of FILTERED
 	{BucketSMPPReceipt, 7 * 24 * time.Hour, 1},
+	{BucketSMPPParts, 7 * 24 * time.Hour, 1},
+	{BucketOptOuts, 0, 10},
+	{BucketQueues, 0, 5},
+	{BucketConversations, 0, 1},
 }
