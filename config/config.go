@@ -26,6 +26,25 @@ type Config struct {
 	Webhook        Webhook   `mapstructure:"webhook"`
 	SMPP           SMPP      `mapstructure:"smpp"`
 	Pipeline       Pipeline  `mapstructure:"pipeline"`
+	Numbers        Numbers   `mapstructure:"numbers"`
+}
+
+// Numbers configures how texts to business numbers are routed and
+// answered. Empty texts take the built-in defaults (numbers.DefaultConfig).
+type Numbers struct {
+	// OptOutScope: "company" (STOP blocks every business number) or
+	// "number" (only the number texted). STOPALL is always company-wide.
+	OptOutScope string `mapstructure:"opt_out_scope"`
+	OptOutReply string `mapstructure:"opt_out_reply"` // the one confirmation of an opt-out
+	OptInReply  string `mapstructure:"opt_in_reply"`  // answer to START/UNSTOP/YES after an opt-out
+	HelpReply   string `mapstructure:"help_reply"`    // answer to HELP
+	WaitMessage string `mapstructure:"wait_message"`  // queue joined, no agent free (a queue may override)
+	Reprompt    string `mapstructure:"reprompt"`      // prefixes the menu after a reply matching no option
+	// Inactivity closes conversations idle this long (a queue may override).
+	Inactivity time.Duration `mapstructure:"inactivity"`
+	// SweepInterval is how often idle queue conversations are closed and
+	// waiting ones handed to free agents.
+	SweepInterval time.Duration `mapstructure:"sweep_interval"`
 }
 
 // Log configures logging. Bodies, secrets and full numbers are never logged.
@@ -135,6 +154,10 @@ type SMPP struct {
 	TLSCertFile string        `mapstructure:"tls_cert_file"`
 	TLSKeyFile  string        `mapstructure:"tls_key_file"`
 	Accounts    []SMPPAccount `mapstructure:"accounts"`
+	// PartTimeout is how long the stored parts of a concatenated message
+	// wait for the missing ones before what arrived is joined and flagged
+	// incomplete. Each part is acknowledged as soon as it is stored.
+	PartTimeout time.Duration `mapstructure:"part_timeout"`
 }
 
 // SMPPAccount is an ESME allowed to bind to our SMPP server.

@@ -36,8 +36,9 @@ func Defaults() Config {
 		Filters:  filters.DefaultConfig(),
 		Sandbox:  Sandbox{Enabled: true, Addr: "127.0.0.1:0"},
 		Webhook:  Webhook{Timeout: 10 * time.Second, MaxAttempts: 12},
-		SMPP:     SMPP{Enabled: true, Addr: "127.0.0.1:2775"},
+		SMPP:     SMPP{Enabled: true, Addr: "127.0.0.1:2775", PartTimeout: time.Minute},
 		Pipeline: Pipeline{MaxDeliver: 8, ReceiptWait: 2 * time.Minute},
+		Numbers:  Numbers{OptOutScope: "company", Inactivity: 24 * time.Hour, SweepInterval: 30 * time.Second},
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"net"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/smsgw/smsgw/sms"
 )
@@ -157,6 +158,9 @@ func (c Config) Validate() []error {
 	if c.SMPP.Enabled {
 		if err := checkHostPort(c.SMPP.Addr); err != nil {
 			add("smpp.addr", "%v", err)
+		}
+		if c.SMPP.PartTimeout < time.Second || c.SMPP.PartTimeout > 24*time.Hour {
+			add("smpp.part_timeout", "must be between 1s and 24h (got %s)", c.SMPP.PartTimeout)
 		}
 		if c.SMPP.TLSAddr != "" {
 			if err := checkHostPort(c.SMPP.TLSAddr); err != nil {

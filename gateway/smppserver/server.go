@@ -79,7 +79,14 @@ type Config struct {
 	// Lookup answers query_sm; nil answers ESME_RINVCMDID.
 	Lookup       Lookup
 	MaxBodyChars int
-	Log          *slog.Logger
+	// Parts, if set, stores the parts of concatenated messages durably
+	// (see PartStore); without it parts wait for each other in memory and
+	// each part's response is held until the text is joined.
+	Parts PartStore
+	// PartTimeout is how long a stored group waits for its missing parts
+	// (default 60s).
+	PartTimeout time.Duration
+	Log         *slog.Logger
 }
 
 // Server is a running SMPP server.
@@ -113,6 +120,9 @@ func New(cfg Config) (*Server, error) {
 	}
 	if cfg.MaxBodyChars <= 0 {
 		cfg.MaxBodyChars = 1600
+	}
+	if cfg.PartTimeout <= 0 {
+		cfg.PartTimeout = 60 * time.Second
 	}
 	s := &Server{cfg: cfg, log: cfg.Log.With("component", "smpp-server"), accounts: map[string]*Account{},
 		binds: map[string]map[*bind]bool{}, reasm: smpp.NewReassembler(10 * time.Second)}
@@ -156,6 +166,11 @@ func (s *Server) TLSAddr() string {
 
 // Run serves until ctx ends, then unbinds every session.
 func (s *Server) Run(ctx context.Context) error {
+	if s.cfg.Parts != nil {
+		sctx, stop := context.WithCancel(ctx)
+		defer stop()
+		go s.sweeper(sctx)
+	}
 	errs := make(chan error, len(s.lis))
 	for _, l := range s.lis {
 		go func() { errs <- l.Serve(ctx, func() { _ = s.Close() }, s.serve) }()
@@ -353,26 +368,14 @@ func (s *Server) submit(ctx context.Context, b *bind, sm *smpp.SM) (status uint3
 		return st, "" // never take undecodable bytes as text
 	}
 	wantReceipt := sm.RegisteredDelivery&0x03 != 0
+	if part != nil && s.cfg.Parts != nil {
+		return s.storePart(ctx, b, d, part, wantReceipt)
+	}
 	accept := func(ctx context.Context, d *smpp.Deliver) smpp.Reassembled {
 		if len([]rune(d.Text)) > s.cfg.MaxBodyChars {
 			return smpp.Reassembled{Status: smpp.ESME_RINVMSGLEN}
 		}
-		m := &sms.Message{Direction: sms.Outbound, From: from, To: to, Body: d.Text, Source: sms.SourceSMPP, Incomplete: d.Incomplete}
-		emp, carrier, err := s.cfg.Holder(ctx, from)
-		if err != nil {
-			return smpp.Reassembled{Status: sms.KindOf(err).SMPPStatus()}
-		}
-		m.EmployeeID, m.Carrier = emp, carrier
-		m.ID, m.AcceptedAt = sms.NewMessageID(), time.Now().UTC()
-		if wantReceipt {
-			if err := s.cfg.OnReceiptRequested(ctx, b.systemID, m); err != nil {
-				return smpp.Reassembled{Status: smpp.ESME_RSYSERR}
-			}
-		}
-		if err := s.cfg.Ingress.Accept(ctx, m); err != nil {
-			return smpp.Reassembled{Status: sms.KindOf(err).SMPPStatus()}
-		}
-		return smpp.Reassembled{Status: smpp.ESME_ROK, MessageID: string(m.ID)}
+		return s.acceptMT(ctx, b.systemID, from, to, d, wantReceipt)
 	}
 	var r smpp.Reassembled
 	if part == nil {
@@ -383,6 +386,30 @@ func (s *Server) submit(ctx context.Context, b *bind, sm *smpp.SM) (status uint3
 		r = s.reasm.Add(ctx, d, part, accept)
 	}
 	return r.Status, r.MessageID
+}
+
+// acceptMT persists a platform's text as an outbound message (under d.ID
+// when set: the id its parts were answered with).
+func (s *Server) acceptMT(ctx context.Context, systemID string, from, to sms.Number, d *smpp.Deliver, wantReceipt bool) smpp.Reassembled {
+	m := &sms.Message{ID: sms.MessageID(d.ID), Direction: sms.Outbound, From: from, To: to, Body: d.Text, Source: sms.SourceSMPP, Incomplete: d.Incomplete}
+	emp, carrier, err := s.cfg.Holder(ctx, from)
+	if err != nil {
+		return smpp.Reassembled{Status: sms.KindOf(err).SMPPStatus()}
+	}
+	m.EmployeeID, m.Carrier = emp, carrier
+	if m.ID == "" {
+		m.ID = sms.NewMessageID()
+	}
+	m.AcceptedAt = time.Now().UTC()
+	if wantReceipt {
+		if err := s.cfg.OnReceiptRequested(ctx, systemID, m); err != nil {
+			return smpp.Reassembled{Status: smpp.ESME_RSYSERR}
+		}
+	}
+	if err := s.cfg.Ingress.Accept(ctx, m); err != nil {
+		return smpp.Reassembled{Status: sms.KindOf(err).SMPPStatus()}
+	}
+	return smpp.Reassembled{Status: smpp.ESME_ROK, MessageID: string(m.ID)}
 }
 
 // fromCarrier accepts what a carrier-role account sends: an MO text (parts
@@ -396,19 +423,14 @@ func (s *Server) fromCarrier(ctx context.Context, b *bind, sm *smpp.SM) (status 
 	if st != smpp.ESME_ROK {
 		return st, ""
 	}
-	h := s.cfg.CarrierIn(b.systemID)
+	if part != nil && s.cfg.Parts != nil {
+		return s.storePart(ctx, b, d, part, false)
+	}
 	handle := func(ctx context.Context, d *smpp.Deliver) smpp.Reassembled {
 		if len([]rune(d.Text)) > s.cfg.MaxBodyChars {
 			return smpp.Reassembled{Status: smpp.ESME_RINVMSGLEN}
 		}
-		if err := h.HandleDeliver(ctx, d); err != nil {
-			st := sms.KindOf(err).SMPPStatus()
-			if st == smpp.ESME_ROK {
-				st = smpp.ESME_RSYSERR
-			}
-			return smpp.Reassembled{Status: st}
-		}
-		return smpp.Reassembled{Status: smpp.ESME_ROK, MessageID: d.ID}
+		return s.handleCarrier(ctx, b.systemID, d)
 	}
 	var r smpp.Reassembled
 	if part == nil {
@@ -420,6 +442,18 @@ func (s *Server) fromCarrier(ctx context.Context, b *bind, sm *smpp.SM) (status 
 		r.MessageID = d.Receipt.MessageID
 	}
 	return r.Status, r.MessageID
+}
+
+// handleCarrier passes a carrier's MO text or receipt to its handler.
+func (s *Server) handleCarrier(ctx context.Context, systemID string, d *smpp.Deliver) smpp.Reassembled {
+	if err := s.cfg.CarrierIn(systemID).HandleDeliver(ctx, d); err != nil {
+		st := sms.KindOf(err).SMPPStatus()
+		if st == smpp.ESME_ROK {
+			st = smpp.ESME_RSYSERR
+		}
+		return smpp.Reassembled{Status: st}
+	}
+	return smpp.Reassembled{Status: smpp.ESME_ROK, MessageID: d.ID}
 }
 
 // ErrNoBind means no receiving bind of the account is up on this node;

@@ -40,7 +40,8 @@ func (h *carrierIn) HandleDeliver(ctx context.Context, d *smpp.Deliver) error {
 		h.log.Warn("MO with invalid destination address refused", "carrier", h.name)
 		return sms.Errorf(sms.Invalid, "invalid_destination", "invalid destination address")
 	}
-	m := &sms.Message{Direction: sms.Inbound, From: from, To: to, Body: d.Text, Carrier: h.name, Source: sms.SourceCarrier, Incomplete: d.Incomplete}
+	// d.ID is set when the text's parts were already answered with an id.
+	m := &sms.Message{ID: sms.MessageID(d.ID), Direction: sms.Inbound, From: from, To: to, Body: d.Text, Carrier: h.name, Source: sms.SourceCarrier, Incomplete: d.Incomplete}
 	// The employee holding the number now is recorded with the message. An
 	// unknown or unassigned number is still accepted: the text is archived
 	// and shown as undelivered, never dropped.

@@ -57,6 +57,8 @@ func (a *App) newSMPPServer() (*smppserver.Server, error) {
 	return smppserver.New(smppserver.Config{
 		Addr: a.cfg.SMPP.Addr, TLSAddr: a.cfg.SMPP.TLSAddr, TLS: tlsCfg,
 		Accounts: accounts, Ingress: a.Ingress, MaxBodyChars: a.cfg.HTTP.MaxBodyChars, Log: a.log,
+		Parts:       &kvParts{bus: a.Bus, kv: a.Bus.KV(bus.BucketSMPPParts), codec: a.Ingress.codec},
+		PartTimeout: a.cfg.SMPP.PartTimeout,
 		CarrierIn: func(systemID string) smpp.Handler {
 			return &carrierIn{name: systemID, bus: a.Bus, ingress: a.Ingress, dir: a.Directory, log: a.log}
 		},

@@ -85,6 +85,26 @@ func (b *Bus) declare(ctx context.Context, replicas int) error {
 		}
 	}
 	for _, k := range buckets {
+		if erasableBuckets[k.name] {
+			// KV streams deny message deletes, and that cannot be undone
+			// later; SecureDelete needs them, so this bucket's stream is
+			// declared here with the KV conventions, deletes allowed.
+			_, err := b.js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
+				Name: "KV_" + k.name, Subjects: []string{"$KV." + k.name + ".>"},
+				MaxMsgsPerSubject: int64(max(k.hist, 1)), MaxAge: k.ttl, MaxBytes: -1, MaxMsgs: -1, MaxMsgSize: -1, MaxConsumers: -1,
+				Storage: jetstream.FileStorage, Replicas: replicas, AllowRollup: true, AllowDirect: true,
+				Discard: jetstream.DiscardNew, Duplicates: 2 * time.Minute,
+			})
+			if err != nil {
+				return fmt.Errorf("declaring bucket %s: %w", k.name, err)
+			}
+			kv, err := b.js.KeyValue(ctx, k.name)
+			if err != nil {
+				return fmt.Errorf("declaring bucket %s: %w", k.name, err)
+			}
+			b.kv[k.name] = kv
+			continue
+		}
 		kv, err := b.js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
 			Bucket:   k.name,
 			History:  max(k.hist, 1),

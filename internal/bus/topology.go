@@ -82,6 +82,10 @@ var streams = []streamSpec{
 	{StreamDead, []string{SubjDead + ">"}, false, 90 * 24 * time.Hour},
 }
 
+// erasableBuckets hold raw text for a while; their entries are erased
+// with SecureDelete (on the bucket's stream, KV_<name>) once used.
+var erasableBuckets = map[string]bool{BucketSMPPParts: true}
+
 type bucketSpec struct {
 	name string
 	ttl  time.Duration
