@@ -48,6 +48,9 @@ func TestSegmentRoundTrip(t *testing.T) {
 	if seg.Key != "segments/x.seg.zst" || !seg.RetainUntil.Equal(now.AddDate(7, 0, 0)) {
 		t.Errorf("header = %s %v", seg.Key, seg.RetainUntil)
 	}
+	if seg.Format != LegacySegmentFormat || seg.InLog() {
+		t.Errorf("EncodeSegment wrote format %s at %d, want a legacy segment outside the log", seg.Format, seg.First)
+	}
 }
 
 // rewrite decompresses a segment, applies f to its text and recompresses.
@@ -64,9 +67,12 @@ func rewrite(t *testing.T, data []byte, f func(string) string) []byte {
 
 func TestDecodeSegmentDetectsTampering(t *testing.T) {
 	now := time.Now()
-	data, err := EncodeSegment("k", sampleRecords(3), now, now)
+	data, _, err := EncodeLogSegment(SegmentInfo{Key: "k", First: 7, Created: now, RetainUntil: now}, sampleRecords(3))
 	if err != nil {
 		t.Fatal(err)
+	}
+	if seg, err := DecodeSegment(data); err != nil || seg.First != 7 || seg.Count != 3 || seg.Format != SegmentFormat {
+		t.Fatalf("DecodeSegment = %+v, %v", seg, err)
 	}
 	lines := func(s string) []string { return strings.Split(strings.TrimSuffix(s, "\n"), "\n") }
 	for _, c := range []struct {

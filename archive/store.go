@@ -45,3 +45,26 @@ type Store interface {
 	// List calls fn for every object under prefix, in key order.
 	List(ctx context.Context, prefix string, fn func(ObjectInfo) error) error
 }
+
+// ObjectVersion is one version of an object, or a delete marker.
+type ObjectVersion struct {
+	ObjectInfo
+	IsLatest     bool
+	DeleteMarker bool
+}
+
+// VersionedStore is a Store that keeps every version of every object (S3
+// with versioning, which Object Lock implies). verify reads each segment
+// at its first version — the one written put-if-absent and locked — and
+// reports any later version or delete marker as tampering.
+type VersionedStore interface {
+	Store
+	// ListVersions calls fn for every version and delete marker under
+	// prefix: keys in order, each key's versions oldest first.
+	ListVersions(ctx context.Context, prefix string, fn func(ObjectVersion) error) error
+	// GetVersion reads one version of key.
+	GetVersion(ctx context.Context, key, versionID string) ([]byte, error)
+	// Retention reports a version's Object Lock mode ("" for none), its
+	// retain-until date and whether a legal hold is on.
+	Retention(ctx context.Context, key, versionID string) (mode string, until time.Time, legalHold bool, err error)
+}
