@@ -73,6 +73,10 @@ func Open(path string) (*Index, error) {
 		db.Close()
 		return nil, fmt.Errorf("creating index schema: %w", err)
 	}
+	if err := migrateSearch(db); err != nil {
+		db.Close()
+		return nil, err
+	}
 	return &Index{db: db}, nil
 }
 
