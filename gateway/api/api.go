@@ -46,6 +46,10 @@ type Config struct {
 	// SandboxMO, when set, makes the sandbox carrier send an MO text
 	// (POST /v1/sandbox/inbound).
 	SandboxMO func(ctx context.Context, from, to sms.Number, body string) error
+	// Search and Audit serve the compliance endpoints (/v1/compliance/...);
+	// both nil: those endpoints are off.
+	Search Searcher
+	Audit  Auditor
 	// Ready reports readiness for /readyz.
 	Ready func() bool
 	Log   *slog.Logger
@@ -108,6 +112,7 @@ func (s *Server) routes() {
 	s.mux.Handle("PUT /v1/employees/{id}/webhook", s.auth(auth.RoleAdmin, s.setWebhook))
 	s.mux.Handle("POST /v1/employees/{id}/tokens", s.auth(auth.RoleAdmin, s.issueToken))
 	s.mux.Handle("POST /v1/sandbox/inbound", s.auth(auth.RoleAdmin, s.sandboxInbound))
+	s.complianceRoutes()
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, sms.Errorf(sms.NotFound, "not_found", "no such endpoint: %s %s", r.Method, r.URL.Path))
 	})

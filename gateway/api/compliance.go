@@ -1,0 +1,291 @@
+package api
+
+import (
+	"context"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/smsgw/smsgw/archive"
+	"github.com/smsgw/smsgw/archive/index"
+	"github.com/smsgw/smsgw/internal/auth"
+	"github.com/smsgw/smsgw/sms"
+)
+
+// Searcher is the compliance side of the read model (archive/index.Index).
+type Searcher interface {
+	Get(ctx context.Context, id sms.MessageID) (index.View, error)
+	Search(ctx context.Context, q index.Search) ([]index.View, sms.MessageID, error)
+	Conversation(ctx context.Context, business, party sms.Number, limit int) ([]index.View, error)
+	AddReview(ctx context.Context, r index.Review) error
+	Reviews(ctx context.Context, id sms.MessageID) ([]index.Review, error)
+}
+
+// Auditor appends an audit record to the archive. A compliance request
+// whose audit record cannot be written fails: nothing is shown unaudited.
+type Auditor func(ctx context.Context, e archive.AuditEntry) error
+
+func (s *Server) complianceRoutes() {
+	if s.cfg.Search == nil || s.cfg.Audit == nil {
+		return
+	}
+	s.mux.Handle("GET /v1/compliance/messages", s.auth(auth.RoleCompliance, s.searchMessages))
+	s.mux.Handle("GET /v1/compliance/messages/{id}", s.auth(auth.RoleCompliance, s.reviewMessage))
+	s.mux.Handle("POST /v1/compliance/messages/{id}/reviews", s.auth(auth.RoleCompliance, s.addReview))
+	s.mux.Handle("GET /v1/compliance/conversations", s.auth(auth.RoleCompliance, s.conversation))
+}
+
+// audit writes the audit record of a compliance action by the caller.
+func (s *Server) audit(r *http.Request, action string, params map[string]string, views []index.View) error {
+	tok := tokenOf(r.Context())
+	e := archive.AuditEntry{Type: archive.AuditAction, At: time.Now().UTC(), Actor: tok.Name, Action: action, Params: params,
+		ResultCount: len(views), ResultHash: index.ResultHash(views)}
+	if err := s.cfg.Audit(r.Context(), e); err != nil {
+		return sms.Wrap(sms.Unavailable, "audit_unavailable", "the audit trail could not be written; retry", err)
+	}
+	return nil
+}
+
+func badParam(field, code, format string, args ...any) error {
+	return withField(sms.Errorf(sms.Invalid, code, format, args...), field)
+}
+
+// parseSearch reads a compliance search from the query string.
+func (s *Server) parseSearch(r *http.Request) (index.Search, error) {
+	v := r.URL.Query()
+	var q index.Search
+	q.Text = v.Get("q")
+	num := func(field string) (sms.Number, error) {
+		raw := v.Get(field)
+		if raw == "" {
+			return "", nil
+		}
+		n, err := sms.ParseNumber(raw)
+		if err != nil {
+			return "", badParam(field, "invalid_number", "%s must be an E.164 number like +14155550100", field)
+		}
+		return n, nil
+	}
+	var err error
+	if q.Party, err = num("party"); err != nil {
+		return q, err
+	}
+	if q.Business, err = num("business"); err != nil {
+		return q, err
+	}
+	if e := v.Get("employee"); e != "" {
+		q.Employees = append(q.Employees, e)
+	}
+	if dep := v.Get("department"); dep != "" {
+		emps, err := s.cfg.Directory.Employees(r.Context())
+		if err != nil {
+			return q, err
+		}
+		var ids []string
+		for _, e := range emps {
+			if strings.EqualFold(e.Department, dep) {
+				ids = append(ids, e.ID)
+			}
+		}
+		if len(q.Employees) > 0 { // employee and department: both must hold
+			keep := q.Employees[:0]
+			for _, id := range q.Employees {
+				for _, d := range ids {
+					if d == id {
+						keep = append(keep, id)
+					}
+				}
+			}
+			ids = keep
+		}
+		if len(ids) == 0 {
+			ids = []string{"\x00none"} // a department with nobody in it matches nothing
+		}
+		q.Employees = ids
+	}
+	if d := sms.Direction(v.Get("direction")); d != "" {
+		if !d.Valid() {
+			return q, badParam("direction", "invalid_direction", "direction must be inbound or outbound")
+		}
+		q.Direction = d
+	}
+	date := func(field string) (time.Time, error) {
+		raw := v.Get(field)
+		if raw == "" {
+			return time.Time{}, nil
+		}
+		if t, err := time.Parse(time.RFC3339, raw); err == nil {
+			return t, nil
+		}
+		if t, err := time.Parse("2006-01-02", raw); err == nil {
+			return t, nil
+		}
+		return time.Time{}, badParam(field, "invalid_date", "%s must be a date (2026-03-01) or an RFC 3339 time", field)
+	}
+	if q.From, err = date("from"); err != nil {
+		return q, err
+	}
+	if q.To, err = date("to"); err != nil {
+		return q, err
+	}
+	if !q.From.IsZero() && !q.To.IsZero() && !q.From.Before(q.To) {
+		return q, badParam("to", "invalid_date_range", "to must be after from")
+	}
+	q.Finding = v.Get("finding")
+	if vd := v.Get("verdict"); vd != "" {
+		switch sms.Verdict(vd) {
+		case sms.VerdictPass, sms.VerdictRedacted, sms.VerdictBlocked:
+			q.Verdict = sms.Verdict(vd)
+		default:
+			return q, badParam("verdict", "invalid_verdict", "verdict must be pass, redacted or blocked")
+		}
+	}
+	if rv := v.Get("reviewed"); rv != "" {
+		b, err := strconv.ParseBool(rv)
+		if err != nil {
+			return q, badParam("reviewed", "invalid_reviewed", "reviewed must be true or false")
+		}
+		q.Reviewed = &b
+	}
+	if l := v.Get("limit"); l != "" {
+		n, err := strconv.Atoi(l)
+		if err != nil || n < 1 || n > 500 {
+			return q, badParam("limit", "invalid_limit", "limit must be 1-500")
+		}
+		q.Limit = n
+	}
+	if p := v.Get("page_token"); p != "" {
+		id, err := sms.ParseMessageID(p)
+		if err != nil {
+			return q, badParam("page_token", "invalid_page_token", "page_token is not valid")
+		}
+		q.Before = id
+	}
+	return q, nil
+}
+
+func (s *Server) searchMessages(w http.ResponseWriter, r *http.Request) {
+	q, err := s.parseSearch(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	vs, next, err := s.cfg.Search.Search(r.Context(), q)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if err := s.audit(r, "search", q.Describe(), vs); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	out := struct {
+		Messages      []messageView `json:"messages"`
+		NextPageToken string        `json:"next_page_token,omitempty"`
+	}{Messages: []messageView{}, NextPageToken: string(next)}
+	for _, v := range vs {
+		out.Messages = append(out.Messages, view(v))
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+type reviewedView struct {
+	messageView
+	Reviews []index.Review `json:"reviews"`
+}
+
+func (s *Server) reviewMessage(w http.ResponseWriter, r *http.Request) {
+	id, err := sms.ParseMessageID(r.PathValue("id"))
+	if err != nil {
+		s.fail(w, r, withField(err, "id"))
+		return
+	}
+	v, err := s.cfg.Search.Get(r.Context(), id)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	rs, err := s.cfg.Search.Reviews(r.Context(), id)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if err := s.audit(r, "message.view", map[string]string{"id": string(id)}, []index.View{v}); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, reviewedView{messageView: view(v), Reviews: rs})
+}
+
+func (s *Server) addReview(w http.ResponseWriter, r *http.Request) {
+	id, err := sms.ParseMessageID(r.PathValue("id"))
+	if err != nil {
+		s.fail(w, r, withField(err, "id"))
+		return
+	}
+	var req struct {
+		Action  string `json:"action"`
+		Comment string `json:"comment"`
+	}
+	if _, err := s.decode(w, r, &req); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	valid := false
+	for _, a := range index.ReviewActions {
+		valid = valid || a == req.Action
+	}
+	if !valid {
+		s.fail(w, r, badParam("action", "invalid_action", "action must be one of %s", strings.Join(index.ReviewActions, ", ")))
+		return
+	}
+	if len(req.Comment) > 4000 {
+		s.fail(w, r, badParam("comment", "comment_too_long", "comment is limited to 4000 bytes"))
+		return
+	}
+	rv := index.Review{MessageID: id, Reviewer: tokenOf(r.Context()).Name, At: time.Now().UTC(), Action: req.Action, Comment: req.Comment}
+	// The audit record comes first: a review that is not in the archive's
+	// trail did not happen.
+	if err := s.audit(r, "review", map[string]string{"id": string(id), "action": req.Action, "comment": req.Comment}, nil); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if err := s.cfg.Search.AddReview(r.Context(), rv); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, rv)
+}
+
+func (s *Server) conversation(w http.ResponseWriter, r *http.Request) {
+	v := r.URL.Query()
+	business, err := sms.ParseNumber(v.Get("business"))
+	if err != nil {
+		s.fail(w, r, badParam("business", "invalid_number", "business must be an E.164 number like +14155550100"))
+		return
+	}
+	party, err := sms.ParseNumber(v.Get("party"))
+	if err != nil {
+		s.fail(w, r, badParam("party", "invalid_number", "party must be an E.164 number like +14155550199"))
+		return
+	}
+	vs, err := s.cfg.Search.Conversation(r.Context(), business, party, 0)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if err := s.audit(r, "conversation.view", map[string]string{"business": business.E164(), "party": party.E164()}, vs); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	out := struct {
+		Business string        `json:"business"`
+		Party    string        `json:"party"`
+		Messages []messageView `json:"messages"`
+	}{Business: business.E164(), Party: party.E164(), Messages: []messageView{}}
+	for _, v := range vs {
+		out.Messages = append(out.Messages, view(v))
+	}
+	writeJSON(w, http.StatusOK, out)
+}
