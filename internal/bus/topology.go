@@ -80,6 +80,7 @@ var streams = []streamSpec{
 	{StreamEvents, []string{SubjEvents + ">"}, false, 30 * 24 * time.Hour},
 	{StreamReceipts, []string{SubjReceipts}, true, 0},
 	{StreamDead, []string{SubjDead + ">"}, false, 90 * 24 * time.Hour},
+	{StreamJournal, []string{SubjJournal + ">"}, true, 0},
 }
 
 // erasableBuckets hold raw text for a while; their entries are erased
@@ -99,9 +100,24 @@ var buckets = []bucketSpec{
 	{BucketIdempotency, 24 * time.Hour, 1},
 	{BucketCarrierIDs, 7 * 24 * time.Hour, 1},
 	{BucketArchiveIDs, 30 * 24 * time.Hour, 1}, // must outlive any redelivery of FILTERED
+	{BucketArchiveLog, 0, 1},
 	{BucketSMPPReceipt, 7 * 24 * time.Hour, 1},
 	{BucketSMPPParts, 7 * 24 * time.Hour, 1},
 	{BucketOptOuts, 0, 10},
 	{BucketQueues, 0, 5},
 	{BucketConversations, 0, 1},
 }
+
+// The archive's Merkle log: every record (messages from FILTERED, events
+// from EVENTS, audit entries from JOURNAL) gets a log index; segments are
+// consecutive ranges of the log.
+const (
+	StreamJournal          = "JOURNAL"         // audit and number-assignment entries waiting for the archive (work queue)
+	SubjJournal            = "smsgw.journal."  // + entry type ("audit", "assignment")
+	ConsumerArchiveEvents  = "archive-events"  // EVENTS -> event segments
+	ConsumerArchiveJournal = "archive-journal" // JOURNAL -> audit segments
+	// BucketArchiveLog holds "head" (next free log index and the segments
+	// not yet folded into the tree, with their state) and "tree" (the
+	// tree over every written segment and the last signed checkpoint).
+	BucketArchiveLog = "archive_log"
+)
