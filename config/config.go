@@ -87,6 +87,20 @@ type Archive struct {
 	// A segment is written when it holds SegmentMaxRecords or its first record is SegmentMaxAge old.
 	SegmentMaxRecords int           `mapstructure:"segment_max_records"`
 	SegmentMaxAge     time.Duration `mapstructure:"segment_max_age"`
+	// SigningKeyFile holds the Ed25519 key that signs the Merkle log's
+	// checkpoints (`smsgw archive keygen`). Required with the s3 backend;
+	// with the local backend it defaults to <data_dir>/archive-signing.key,
+	// generated on first start.
+	SigningKeyFile string `mapstructure:"signing_key_file"`
+	// VerifierKeys are further trusted checkpoint keys for `archive verify`
+	// (e.g. keys used before a rotation); the signing key's own is always
+	// trusted.
+	VerifierKeys []string `mapstructure:"verifier_keys"`
+	// A checkpoint is signed CheckpointInterval after the last one when
+	// records arrived since (at most 60s), and every CheckpointHeartbeat
+	// when idle.
+	CheckpointInterval  time.Duration `mapstructure:"checkpoint_interval"`
+	CheckpointHeartbeat time.Duration `mapstructure:"checkpoint_heartbeat"`
 }
 
 // S3 is an S3-compatible bucket with Object Lock enabled.

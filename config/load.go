@@ -27,11 +27,13 @@ func Defaults() Config {
 		HTTP:    HTTP{Addr: "127.0.0.1:8080", MaxBodyChars: 1600, MaxRequestBytes: 64 << 10},
 		NATS:    NATS{Replicas: 1},
 		Archive: Archive{
-			Backend:           "local",
-			RetentionDays:     7*365 + 2, // seven years including leap days
-			SegmentMaxRecords: 10000,
-			SegmentMaxAge:     250 * time.Millisecond,
-			S3:                S3{Region: "us-east-1", UseTLS: true},
+			Backend:             "local",
+			RetentionDays:       7*365 + 2, // seven years including leap days
+			SegmentMaxRecords:   10000,
+			SegmentMaxAge:       250 * time.Millisecond,
+			CheckpointInterval:  30 * time.Second,
+			CheckpointHeartbeat: 5 * time.Minute,
+			S3:                  S3{Region: "us-east-1", UseTLS: true},
 		},
 		Filters:  filters.DefaultConfig(),
 		Sandbox:  Sandbox{Enabled: true, Addr: "127.0.0.1:0"},
