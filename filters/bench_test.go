@@ -2,8 +2,9 @@ package filters
 
 import "testing"
 
-// benign is a typical 100-byte text with numbers but nothing sensitive.
-const benign = "Hi Sam, your appt is confirmed for Tue 10:30 at 1200 Main St, unit 4. Reply C to cancel 415-555-0134"
+// benign is a typical 100-byte text with numbers but nothing sensitive
+// (nor anything flagged: no phone number, no email address).
+const benign = "Hi Sam, your appt is confirmed for Tue 10:30 at 1200 Main St, unit 4. Reply C to cancel, 2 left. Thx"
 
 func BenchmarkApplyBenign(b *testing.B) {
 	c := mustChain(b, DefaultConfig())

@@ -62,13 +62,18 @@ const (
 func cardsInRun(text string, r *run, dst []sms.Finding, lastEnd int) ([]sms.Finding, int) {
 	emit := func(from, to int) {
 		s, e := r.span(from, to)
-		dst = append(dst, sms.Finding{Type: "card", Start: s, End: e})
+		dst = append(dst, sms.Finding{Type: TypeCard, Start: s, End: e})
 		lastEnd = e
+		dst, lastEnd = cardFollowers(text, s, e, dst, lastEnd)
 	}
+	// A number of 12-15 digits introduced as a tracking, IMEI or ISBN
+	// number is none of ours (FedEx numbers have 12 and 15 digits).
+	notCard := !r.truncL && notACardContext(text, int(r.pos[0]))
+	valid := func(d []byte) bool { return validCard(d) && !(notCard && len(d) <= 15) }
 	// The first group of "+49 1512 3456789" is a phone number's; of
 	// "1Z999AA10123456784" a UPS tracking number's: never a card's.
 	phone := r.before == '+' || !r.truncL && inUPSTracking(text, int(r.pos[0]))
-	if r.whole() && !phone && r.n <= maxCardDigits && validCard(r.digit[:r.n]) && !r.datesOnly() {
+	if r.whole() && !phone && r.n <= maxCardDigits && valid(r.digit[:r.n]) && !r.datesOnly() {
 		emit(0, r.n)
 		return dst, lastEnd
 	}
@@ -94,14 +99,14 @@ func cardsInRun(text string, r *run, dst []sms.Finding, lastEnd int) ([]sms.Find
 				if n < minCardDigits {
 					break
 				}
-				if r.cardShaped(g, h) && validCard(r.digit[from:to]) {
+				if r.cardShaped(g, h) && valid(r.digit[from:to]) {
 					best = to
 					break
 				}
 			}
 		}
 		if best < 0 && r.groupLen(g) > 16 {
-			best = r.gluedCard(g)
+			best = r.gluedCard(g, notCard)
 		}
 		if best < 0 {
 			g++
@@ -138,7 +143,7 @@ func inUPSTracking(text string, i int) bool {
 // gluedCard returns the digit index one past a 16- or 15-digit card at
 // the start of group g followed, in the same group, by an expiry date
 // (MMYY) and perhaps a 3- or 4-digit CVV; -1 if there is none.
-func (r *run) gluedCard(g int) int {
+func (r *run) gluedCard(g int, notCard bool) int {
 	from, end := r.groupStart(g), r.groupEnd(g)
 	for _, n := range [...]int{16, 15} {
 		to := from + n
@@ -150,7 +155,7 @@ func (r *run) gluedCard(g int) int {
 		if m := digitsValue(r.digit[to : to+2]); m < 1 || m > 12 {
 			continue
 		}
-		if validCard(r.digit[from:to]) {
+		if validCard(r.digit[from:to]) && !(notCard && n <= 15) {
 			return to
 		}
 	}

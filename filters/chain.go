@@ -5,17 +5,20 @@ import (
 	"fmt"
 	"runtime"
 	"slices"
+	"time"
 
 	"github.com/smsgw/smsgw/sms"
 )
 
-// Detector finds one kind of sensitive value.
+// Detector finds sensitive values of one or more built-in types.
 //
-// Name is the finding type it reports ("card") and the key of its policy.
-// Detect appends a finding per value found in text — Start and End as
-// byte offsets into text; Type and Action are set by the chain (Type to
-// Name()) — to dst and returns it. A span outside text is a bug that
-// ApplySafe reports as an error.
+// Detect appends a finding per value found in text — Type set to one of
+// the built-in types, Start and End as byte offsets into text — to dst and
+// returns it; the chain sets Action from the policy and drops findings of
+// disabled types. text is the normalised text (see view): ASCII digits
+// wherever the input had digits of any script. A span outside text is a
+// bug that ApplySafe reports as an error.
+//
 // It must be pure (no I/O, no shared mutable state, safe for concurrent
 // use) and must not allocate when it finds nothing.
 type Detector interface {
@@ -23,17 +26,40 @@ type Detector interface {
 	Detect(text string, dst []sms.Finding) []sms.Finding
 }
 
-// stage is one compiled detector with the action its findings get.
-type stage struct {
-	det    Detector
-	name   string
-	action sms.Action
+// detectors are the built-in detectors; types lists what each reports.
+var detectors = [...]struct {
+	det   Detector
+	types []string
+}{
+	{cardDetector{}, []string{TypeCard, TypeTrack, TypeExpiry, TypeCVV}},
+	{nineDigitDetector{}, []string{TypeSSN, TypeITIN, TypeCASIN}},
+	{ibanDetector{}, []string{TypeIBAN}},
+	{ninoDetector{}, []string{TypeUKNIN}},
+	{contextDetector{}, []string{TypeCVV, TypePIN, TypeExpiry, TypeBankAccount, TypeRouting, TypePassport,
+		TypeDriversLicense, TypeDOB, TypePassword, TypeCASIN, TypeITIN}},
+	{phoneDetector{}, []string{TypePhone}},
+	{emailDetector{}, []string{TypeEmail}},
 }
 
-// Chain is a compiled policy: the enabled detectors and their actions.
-// It is immutable after New and safe for concurrent use.
+// Chain is a compiled policy: the enabled detectors and rules and the
+// action of every finding type, for one direction (see For). It is
+// immutable after New and safe for concurrent use.
 type Chain struct {
-	stages []stage
+	c       *compiled
+	actions map[string]sms.Action // enabled finding types
+	styles  map[string]maskStyle  // finding types of rules and lexicon rules
+	in, out *Chain                // the chains For returns
+}
+
+// compiled is what the chains of the three directions share.
+type compiled struct {
+	dets     []Detector
+	rules    []*ruleDetector
+	lexicon  *lexicon
+	conv     ConversationConfig
+	convOn   bool
+	timeout  time.Duration
+	disabled map[string]bool
 }
 
 // New compiles cfg once. The error lists every problem in cfg.
@@ -41,83 +67,240 @@ func New(cfg Config) (*Chain, error) {
 	if errs := cfg.Validate(); len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
-	c := &Chain{}
-	for _, b := range builtins {
-		name := b.det.Name()
-		if slices.Contains(cfg.Disabled, name) {
-			continue
-		}
-		a := b.def
-		if p, ok := cfg.Policy[name]; ok {
-			a = p
-		}
-		c.stages = append(c.stages, stage{det: b.det, name: name, action: a})
+	cc := &compiled{conv: cfg.Conversation, timeout: cfg.RuleTimeout, disabled: map[string]bool{}}
+	if cc.timeout == 0 {
+		cc.timeout = defaultRuleTimeout
 	}
+	if cc.conv.Window == 0 {
+		cc.conv.Window = defaultWindow
+	}
+	if cc.conv.MaxConversations == 0 {
+		cc.conv.MaxConversations = defaultMaxConversations
+	}
+	for _, d := range cfg.Disabled {
+		cc.disabled[d] = true
+	}
+	cc.convOn = !cc.disabled[TypeCardSplit] && !cc.disabled[TypeCard]
+	for _, d := range detectors {
+		if slices.ContainsFunc(d.types, func(t string) bool { return !cc.disabled[t] }) {
+			cc.dets = append(cc.dets, d.det)
+		}
+	}
+	// Default actions: built-ins from the table, rules from themselves.
+	base := map[string]sms.Action{}
+	styles := map[string]maskStyle{}
+	for _, e := range entities {
+		base[e.name] = e.def
+	}
+	for _, r := range cfg.Rules {
+		re, err := compileRule(r, cc.timeout)
+		if err != nil {
+			return nil, fmt.Errorf("filters.rules: compiling %s: %w", r.Name, err)
+		}
+		cc.rules = append(cc.rules, newRuleDetector(r, re))
+		base[r.Name] = r.Action
+		styles[r.Name] = maskKeep4
+	}
+	if len(cfg.Lexicon) > 0 {
+		cc.lexicon = newLexicon(cfg.Lexicon)
+		for _, l := range cfg.Lexicon {
+			base[l.Name] = l.Action
+			styles[l.Name] = maskAllAln
+		}
+	}
+	build := func(over map[string]sms.Action) *Chain {
+		a := make(map[string]sms.Action, len(base))
+		for k, v := range base {
+			if !cc.disabled[k] {
+				a[k] = v
+			}
+		}
+		for _, m := range []map[string]sms.Action{cfg.Policy, over} {
+			for k, v := range m {
+				if !cc.disabled[k] {
+					a[k] = v
+				}
+			}
+		}
+		return &Chain{c: cc, actions: a, styles: styles}
+	}
+	c := build(nil)
+	c.in, c.out = build(cfg.Inbound), build(cfg.Outbound)
+	c.in.in, c.in.out, c.out.in, c.out.out = c.in, c.out, c.in, c.out
 	return c, nil
+}
+
+// For returns the chain applying the policy of direction d (Config.Policy
+// with Config.Inbound or Config.Outbound over it); for any other value, c.
+func (c *Chain) For(d sms.Direction) *Chain {
+	switch d {
+	case sms.Inbound:
+		return c.in
+	case sms.Outbound:
+		return c.out
+	}
+	return c
+}
+
+// Action returns the action findings of type t get, and false when the
+// type is unknown or disabled.
+func (c *Chain) Action(t string) (sms.Action, bool) {
+	a, ok := c.actions[t]
+	return a, ok
 }
 
 // Outcome is the result of applying a chain to one text.
 type Outcome struct {
 	Text     string        // the redacted text; the input itself when nothing was redacted
 	Verdict  sms.Verdict   // pass | redacted | blocked
-	Findings []sms.Finding // sorted by Start, not overlapping; offsets into the input; never the value
+	Findings []sms.Finding // sorted by Start, not overlapping; byte offsets into the input; never the value
 }
 
-// Apply runs every detector over text and applies the policy:
+// Apply runs every detector and rule over text and applies the policy:
 //   - redact: the value is masked ('*' for every digit and letter but
-//     the last four; separators kept), verdict redacted;
-//   - block: masked the same way (the archive keeps the redacted copy),
-//     verdict blocked: the message must not be delivered;
+//     the last four — none for short values, codes, dates and
+//     credentials; separators kept), verdict redacted;
+//   - block: masked the same way (the archive keeps the redacted copy;
+//     lexicon phrases are not masked), verdict blocked: the message must
+//     not be delivered;
 //   - flag: recorded only, the text is left alone.
 //
 // Overlapping findings are resolved before masking: the longest wins
-// (ties: the one starting first, then the earlier detector), taking the
+// (ties: the one starting first, then the earlier type), taking the
 // strictest action of those it displaced, so no byte is masked twice and
-// a block is never lost. Apply allocates nothing when nothing is found.
+// a block is never lost; a flag never displaces a masked value.
+// Apply allocates nothing when nothing is found.
+//
+// Apply fails closed: when an operator rule times out, the outcome is
+// blocked with every digit and letter masked and one finding of type
+// "filter_error". Use ApplySafe to get the error instead.
 func (c *Chain) Apply(text string) Outcome {
+	out, err := c.apply(text, nil)
+	if err != nil {
+		return failClosed(text)
+	}
+	return out
+}
+
+// TypeFilterError is the finding of a text the chain could not process.
+const TypeFilterError = "filter_error"
+
+func failClosed(text string) Outcome {
+	b := []byte(text)
+	for i, c := range b {
+		if isDigit(c) || isLetter(c) {
+			b[i] = '*'
+		}
+	}
+	return Outcome{Text: string(b), Verdict: sms.VerdictBlocked,
+		Findings: []sms.Finding{{Type: TypeFilterError, Start: 0, End: len(text), Action: sms.ActionBlock}}}
+}
+
+// apply is Apply with the error of a failed rule, and with extra findings
+// (byte offsets into text, type and action set) to resolve with the rest.
+func (c *Chain) apply(text string, extra []sms.Finding) (Outcome, error) {
+	var v view
+	v.init(text)
 	var found []sms.Finding // allocated only when something is found
-	for i := range c.stages {
-		st := &c.stages[i]
+	for _, d := range c.c.dets {
 		n := len(found)
-		found = st.det.Detect(text, found)
+		found = d.Detect(v.text, found)
 		for j := n; j < len(found); j++ {
-			f := &found[j]
-			if f.Start < 0 || f.End > len(text) || f.Start >= f.End {
-				panic(detectorBug(fmt.Sprintf("detector %q returned the span [%d,%d) for a %d-byte text", st.name, f.Start, f.End, len(text))))
+			if f := &found[j]; f.Start < 0 || f.End > len(v.text) || f.Start >= f.End {
+				panic(detectorBug(fmt.Sprintf("detector %q returned the span [%d,%d) for a %d-byte text", d.Name(), f.Start, f.End, len(v.text))))
 			}
-			f.Type, f.Action = st.name, st.action
+		}
+	}
+	// Actions from the policy; disabled types dropped.
+	kept := found[:0]
+	for _, f := range found {
+		if a, ok := c.actions[f.Type]; ok {
+			f.Action = a
+			kept = append(kept, f)
+		}
+	}
+	found = kept
+	if len(c.c.rules) > 0 || c.c.lexicon != nil {
+		var err error
+		if found, err = c.applyRules(text, &v, found); err != nil {
+			return Outcome{}, err
+		}
+	}
+	for _, f := range extra {
+		f.Start, f.End = v.normIndex(f.Start), v.normIndex(f.End)
+		if f.Start < f.End {
+			found = append(found, f)
 		}
 	}
 	if len(found) == 0 {
-		return Outcome{Text: text, Verdict: sms.VerdictPass}
+		return Outcome{Text: text, Verdict: sms.VerdictPass}, nil
 	}
-	found = resolveOverlaps(found)
-	out := Outcome{Text: text, Verdict: sms.VerdictPass, Findings: found}
+	found = c.resolveOverlaps(found)
+	out := Outcome{Text: text, Verdict: sms.VerdictPass}
 	masked := false
 	for _, f := range found {
 		switch f.Action {
 		case sms.ActionBlock:
 			out.Verdict = sms.VerdictBlocked
-			masked = true
 		case sms.ActionRedact:
-			masked = true
 			if out.Verdict == sms.VerdictPass {
 				out.Verdict = sms.VerdictRedacted
 			}
 		}
+		masked = masked || c.masks(f)
 	}
 	if masked {
-		out.Text = mask(text, found)
+		out.Text = c.mask(text, &v, found)
 	}
-	return out
+	if v.normalised() {
+		for i := range found {
+			found[i].Start, found[i].End = v.origSpan(found[i].Start, found[i].End)
+		}
+	}
+	out.Findings = found
+	return out, nil
 }
 
-// ApplySafe is Apply with a panic turned into an error, so that a
-// detector bug fails closed — the caller must not deliver the message —
-// instead of crashing the stage. The error is an *sms.Error of kind
-// Internal; it never contains the text, only its length and the panic's
-// type (and a runtime error's message, which holds no data).
+// style is how findings of type t are masked.
+func (c *Chain) style(t string) maskStyle {
+	if t == TypeCardSplit {
+		return maskAllAln // the first digits are out already: show no more
+	}
+	if e, ok := lookupEntity(t); ok {
+		return e.style
+	}
+	if s, ok := c.styles[t]; ok {
+		return s
+	}
+	return maskKeep4
+}
+
+// masks reports whether f's value is masked: redact or block, except
+// lexicon phrases that block.
+func (c *Chain) masks(f sms.Finding) bool {
+	switch f.Action {
+	case sms.ActionRedact:
+		return true
+	case sms.ActionBlock:
+		return !c.isLexicon(f.Type)
+	}
+	return false
+}
+
+func (c *Chain) isLexicon(t string) bool {
+	return c.c.lexicon != nil && c.c.lexicon.names[t]
+}
+
+// ApplySafe is Apply with a panic or a failed rule turned into an error,
+// so that the caller fails closed — it must not deliver the message —
+// instead of crashing. The error is an *sms.Error of kind Internal; it
+// never contains the text, only its length and the cause's type (and a
+// runtime error's message, which holds no data).
 func (c *Chain) ApplySafe(text string) (out Outcome, err error) {
+	return c.applySafe(text, nil)
+}
+
+func (c *Chain) applySafe(text string, extra []sms.Finding) (out Outcome, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			out = Outcome{}
@@ -125,7 +308,11 @@ func (c *Chain) ApplySafe(text string) (out Outcome, err error) {
 				fmt.Errorf("filter chain panicked on a %d-byte text: %s", len(text), describePanic(r)))
 		}
 	}()
-	return c.Apply(text), nil
+	out, err = c.apply(text, extra)
+	if err != nil {
+		return Outcome{}, sms.Wrap(sms.Internal, "filter_failed", "the filter could not process the message", err)
+	}
+	return out, nil
 }
 
 // detectorBug is a panic value whose text is known to hold no message data.

@@ -70,9 +70,46 @@ func TestValidate(t *testing.T) {
 		{"every problem", Config{Policy: map[string]sms.Action{"ssn": "", "iban": "redact", "card": "BLOCK"}, Disabled: []string{"card", "pan"}},
 			[]string{
 				`filters.policy.card: unknown action "BLOCK" (want redact, block or flag)`,
-				`filters.policy.iban: unknown finding type "iban" (known: card, ssn)`,
 				`filters.policy.ssn: unknown action "" (want redact, block or flag)`,
-				`filters.disabled[1]: unknown detector "pan" (known: card, ssn)`,
+				`filters.disabled[1]: unknown finding type "pan" (known: ` + strings.Join(DetectorNames(), ", ") + `, card_split)`,
+			}},
+		{"unknown type", Config{Policy: map[string]sms.Action{"pan": "redact"}, Inbound: map[string]sms.Action{"card": "flag", "x": "flag"}, Outbound: map[string]sms.Action{"email": "nope"}},
+			[]string{
+				`filters.policy.pan: unknown finding type "pan" (known: ` + strings.Join(DetectorNames(), ", ") + `, and the names of rules and lexicon rules)`,
+				`filters.inbound.x: unknown finding type "x" (known: ` + strings.Join(DetectorNames(), ", ") + `, and the names of rules and lexicon rules)`,
+				`filters.outbound.email: unknown action "nope" (want redact, block or flag)`,
+			}},
+		{"rules", Config{
+			Rules: []Rule{
+				{Name: "emp_id", Pattern: `EMP-\d{6}`, Action: sms.ActionRedact},
+				{Name: "Bad Name", Pattern: `(unclosed`, Action: "zap", Context: []string{" "}},
+				{Name: "card", Pattern: `a*`},
+				{Name: "emp_id", Pattern: `x`, Action: sms.ActionFlag},
+			},
+			Lexicon: []LexiconRule{
+				{Name: "promises", Phrases: []string{"guaranteed returns", "!!"}, Action: sms.ActionBlock},
+				{Name: "", Action: sms.ActionFlag},
+			},
+			Policy:       map[string]sms.Action{"emp_id": sms.ActionBlock, "promises": sms.ActionFlag},
+			Disabled:     []string{"promises"},
+			RuleTimeout:  -1,
+			Conversation: ConversationConfig{Window: -1, MaxConversations: -5},
+		},
+			[]string{
+				`filters.rules[1].name: "Bad Name": want lower-case letters, digits and _, starting with a letter`,
+				`filters.rules[1].action: unknown action "zap" (want redact, block or flag)`,
+				`filters.rules[1].pattern: error parsing regexp: missing closing ) in ` + "`(unclosed`",
+				`filters.rules[1].context[0]: empty`,
+				`filters.rules[2].name: "card" is a built-in finding type`,
+				`filters.rules[2].action: required (redact, block or flag)`,
+				`filters.rules[2].pattern: "a*" matches the empty text`,
+				`filters.rules[3].name: "emp_id" is already the name of filters.rules[0]`,
+				`filters.lexicon[0].phrases[1]: "!!" has no words`,
+				`filters.lexicon[1].name: required`,
+				`filters.lexicon[1].phrases: required (at least one word or phrase)`,
+				`filters.rule_timeout: must be between 0 (default 100ms) and 1m (got -1ns)`,
+				`filters.conversation.window: must be between 0 (default 5m0s) and 24h (got -1ns)`,
+				`filters.conversation.max_conversations: must be between 0 (default 100000) and 10000000 (got -5)`,
 			}},
 	} {
 		var got []string
@@ -95,14 +132,48 @@ func TestValidate(t *testing.T) {
 }
 
 func TestDetectorNames(t *testing.T) {
-	if got := strings.Join(DetectorNames(), ","); got != "card,ssn" {
-		t.Errorf("DetectorNames() = %s, want card,ssn", got)
+	want := "track,card,cvv,expiry,pin,ssn,itin,ca_sin,iban,routing,bank_account,uk_nin,passport,drivers_license,dob,password,email,phone"
+	if got := strings.Join(DetectorNames(), ","); got != want {
+		t.Errorf("DetectorNames() = %s, want %s", got, want)
 	}
-	for _, b := range builtins {
-		if _, ok := DefaultConfig().Policy[b.det.Name()]; !ok {
-			t.Errorf("DefaultConfig has no policy for %s", b.det.Name())
+	for _, e := range entities {
+		if _, ok := DefaultConfig().Policy[e.name]; !ok {
+			t.Errorf("DefaultConfig has no policy for %s", e.name)
 		}
 	}
+	// Every type a detector reports is a known one, and every known one
+	// has a detector.
+	covered := map[string]bool{}
+	for _, d := range detectors {
+		for _, typ := range d.types {
+			if _, ok := lookupEntity(typ); !ok {
+				t.Errorf("detector %s reports unknown type %s", d.det.Name(), typ)
+			}
+			covered[typ] = true
+		}
+	}
+	for _, e := range entities {
+		if !covered[e.name] {
+			t.Errorf("no detector reports %s", e.name)
+		}
+	}
+}
+
+// stage is a test detector with the action its findings get.
+type stage struct {
+	det    Detector
+	name   string
+	action sms.Action
+}
+
+// chainOf builds a chain of test detectors.
+func chainOf(stages []stage) *Chain {
+	c := &Chain{c: &compiled{}, actions: map[string]sms.Action{}}
+	for _, st := range stages {
+		c.c.dets = append(c.c.dets, st.det)
+		c.actions[st.name] = st.action
+	}
+	return c
 }
 
 // fixed is a test detector that reports fixed spans.
@@ -114,7 +185,7 @@ type fixed struct {
 func (d fixed) Name() string { return d.name }
 func (d fixed) Detect(text string, dst []sms.Finding) []sms.Finding {
 	for _, s := range d.spans {
-		dst = append(dst, sms.Finding{Start: s[0], End: s[1]})
+		dst = append(dst, sms.Finding{Type: d.name, Start: s[0], End: s[1]})
 	}
 	return dst
 }
@@ -134,8 +205,14 @@ func TestOverlaps(t *testing.T) {
 			[]stage{{fixed{"a", [][2]int{{4, 13}}}, "a", sms.ActionBlock}, {fixed{"b", [][2]int{{4, 26}}}, "b", sms.ActionRedact}},
 			"b 4:26 block", "aaa ********* ********2222 b", sms.VerdictBlocked},
 		{"equal length: first start wins",
-			[]stage{{fixed{"a", [][2]int{{6, 13}}}, "a", sms.ActionRedact}, {fixed{"b", [][2]int{{4, 11}}}, "b", sms.ActionFlag}},
+			[]stage{{fixed{"a", [][2]int{{6, 13}}}, "a", sms.ActionRedact}, {fixed{"b", [][2]int{{4, 11}}}, "b", sms.ActionRedact}},
 			"b 4:11 redact", "aaa *******11 222222222222 b", sms.VerdictRedacted},
+		{"a flag never displaces a masked value",
+			[]stage{{fixed{"a", [][2]int{{6, 13}}}, "a", sms.ActionRedact}, {fixed{"b", [][2]int{{4, 20}}}, "b", sms.ActionFlag}},
+			"a 6:13 redact", "aaa 11******* 222222222222 b", sms.VerdictRedacted},
+		{"flags: longest kept",
+			[]stage{{fixed{"a", [][2]int{{6, 13}}}, "a", sms.ActionFlag}, {fixed{"b", [][2]int{{4, 20}}}, "b", sms.ActionFlag}},
+			"b 4:20 flag", text, sms.VerdictPass},
 		{"same span: earlier detector wins",
 			[]stage{{fixed{"a", [][2]int{{14, 26}}}, "a", sms.ActionFlag}, {fixed{"b", [][2]int{{14, 26}}}, "b", sms.ActionFlag}},
 			"a 14:26 flag", text, sms.VerdictPass},
@@ -146,7 +223,7 @@ func TestOverlaps(t *testing.T) {
 			[]stage{{fixed{"a", [][2]int{{0, 3}}}, "a", sms.ActionRedact}},
 			"a 0:3 redact", "*** 111111111 222222222222 b", sms.VerdictRedacted},
 	} {
-		got := (&Chain{stages: tc.stages}).Apply(text)
+		got := chainOf(tc.stages).Apply(text)
 		if f := formatFindings(got.Findings); f != tc.want || got.Text != tc.text || got.Verdict != tc.v {
 			t.Errorf("%s: Apply = %q %q %s, want %q %q %s", tc.name, f, got.Text, got.Verdict, tc.want, tc.text, tc.v)
 		}
@@ -158,7 +235,7 @@ type panicky struct{ value any }
 func (panicky) Name() string { return "boom" }
 func (d panicky) Detect(text string, dst []sms.Finding) []sms.Finding {
 	if d.value == nil {
-		return append(dst, sms.Finding{Start: 0, End: len(text) + 1}) // a bad span
+		return append(dst, sms.Finding{Type: "boom", Start: 0, End: len(text) + 1}) // a bad span
 	}
 	panic(d.value)
 }
@@ -166,7 +243,7 @@ func (d panicky) Detect(text string, dst []sms.Finding) []sms.Finding {
 func TestApplySafe(t *testing.T) {
 	secret := "pin 4111111111111111 secret"
 	for _, v := range []any{nil, "the text was: " + secret, errors.New(secret), fmt.Sprintf("%v", []byte(secret))} {
-		c := &Chain{stages: []stage{{panicky{v}, "boom", sms.ActionRedact}}}
+		c := chainOf([]stage{{panicky{v}, "boom", sms.ActionRedact}})
 		out, err := c.ApplySafe(secret)
 		if err == nil {
 			t.Fatalf("ApplySafe with a detector panicking %T: no error", v)
@@ -182,7 +259,7 @@ func TestApplySafe(t *testing.T) {
 		}
 	}
 	// An index panic inside a detector.
-	c := &Chain{stages: []stage{{indexBug{}, "idx", sms.ActionRedact}}}
+	c := chainOf([]stage{{indexBug{}, "idx", sms.ActionRedact}})
 	if _, err := c.ApplySafe(secret); err == nil || !strings.Contains(err.Error(), "index out of range") || strings.Contains(err.Error(), "4111") {
 		t.Errorf("ApplySafe(index bug) = %v", err)
 	}

@@ -149,10 +149,11 @@ func TestGolden(t *testing.T) {
 	}
 }
 
-// checkInvariants checks what must hold for every Outcome: offsets inside
-// the input and sorted without overlap, each span starting and ending on
-// a digit, the text changed only inside masked spans and only digits
-// turned into '*', the last four digits of each masked span kept.
+// checkInvariants checks what must hold for every Outcome: the text keeps
+// its length; findings lie inside the input, sorted and not overlapping;
+// the text changes only inside masked findings (redact or block), where
+// characters only turn into stars; in each masked finding something is
+// masked, and at most keepLast ASCII digits and letters stay.
 func checkInvariants(t *testing.T, in string, out Outcome) {
 	t.Helper()
 	if len(out.Text) != len(in) {
@@ -162,33 +163,40 @@ func checkInvariants(t *testing.T, in string, out Outcome) {
 	masked := make([]bool, len(in))
 	prevEnd := 0
 	for _, f := range out.Findings {
-		if f.Start < prevEnd || f.End > len(in) || f.Start >= f.End {
+		if f.Start < prevEnd || f.End > len(in) || f.Start >= f.End || f.Type == "" || !f.Action.Valid() {
 			t.Errorf("Apply(%q): bad or overlapping finding %+v", in, f)
 			return
 		}
 		prevEnd = f.End
-		span := in[f.Start:f.End]
-		if !isDigit(span[0]) || !isDigit(span[len(span)-1]) {
-			t.Errorf("Apply(%q): finding %+v spans %q, want digits at both ends", in, f, span)
-		}
-		if f.Action == sms.ActionFlag {
+		if f.Action == sms.ActionFlag || f.Type == "blocked_phrase" {
 			continue
 		}
-		digits := 0
-		for i := f.End - 1; i >= f.Start; i-- {
-			if isDigit(in[i]) {
-				digits++
-				masked[i] = digits > keepLast
+		changed, kept := false, 0
+		for i := f.Start; i < f.End; i++ {
+			masked[i] = true
+			if out.Text[i] != in[i] {
+				changed = true
+			} else if isDigit(in[i]) || isLetter(in[i]) {
+				kept++
 			}
+		}
+		if !changed && strings.Trim(in[f.Start:f.End], "* ") != "" {
+			t.Errorf("Apply(%q): nothing masked in finding %+v", in, f)
+		}
+		if kept > keepLast {
+			t.Errorf("Apply(%q) = %q: %d characters of finding %+v left", in, out.Text, kept, f)
 		}
 	}
 	for i := 0; i < len(in); i++ {
-		want := in[i]
-		if masked[i] {
-			want = '*'
+		if out.Text[i] == in[i] {
+			continue
 		}
-		if out.Text[i] != want {
-			t.Errorf("Apply(%q).Text = %q: byte %d is %q, want %q", in, out.Text, i, out.Text[i], want)
+		if !masked[i] {
+			t.Errorf("Apply(%q).Text = %q: byte %d changed outside a masked finding", in, out.Text, i)
+			return
+		}
+		if c := out.Text[i]; c != '*' && !strings.Contains(star2+star3, string(c)) {
+			t.Errorf("Apply(%q).Text = %q: byte %d is %q, want a star", in, out.Text, i, c)
 			return
 		}
 	}

@@ -2,7 +2,8 @@ package filters
 
 import (
 	"slices"
-	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/smsgw/smsgw/sms"
 )
@@ -19,19 +20,31 @@ func strictness(a sms.Action) int {
 	return 0
 }
 
-// resolveOverlaps keeps, among overlapping findings, the longest (ties:
-// the one starting first, then the one found first, i.e. by the earlier
-// detector), upgrading its action to the strictest of those it displaced.
-// The result reuses fs and is sorted by Start.
-func resolveOverlaps(fs []sms.Finding) []sms.Finding {
+// resolveOverlaps makes fs non-overlapping. Among overlapping masked
+// findings the longest is kept (ties: the one starting first, then the
+// earlier type), upgrading its action to the strictest of those it
+// displaced. Findings that are not masked (flags, blocking lexicon
+// phrases) are then kept only where they overlap nothing kept; one that
+// does is dropped, its action passed on. The result reuses fs and is
+// sorted by Start.
+func (c *Chain) resolveOverlaps(fs []sms.Finding) []sms.Finding {
 	if len(fs) == 1 {
 		return fs
 	}
 	slices.SortStableFunc(fs, func(a, b sms.Finding) int {
+		if ma, mb := c.masks(a), c.masks(b); ma != mb {
+			if ma {
+				return -1
+			}
+			return 1
+		}
 		if la, lb := a.End-a.Start, b.End-b.Start; la != lb {
 			return lb - la
 		}
-		return a.Start - b.Start
+		if a.Start != b.Start {
+			return a.Start - b.Start
+		}
+		return precedence(a.Type) - precedence(b.Type)
 	})
 	kept := fs[:0]
 	for _, f := range fs {
@@ -80,32 +93,70 @@ func keepFrom(span string) int {
 	return keep
 }
 
-// mask returns text with the value of every redact or block finding
-// masked: each ASCII digit or letter but the last keepLast (see keepFrom)
-// becomes '*';
-// separators and every other byte stay. fs must be sorted and must not
-// overlap. The result has the same length as text, so offsets stay valid
-// and UTF-8 stays valid.
-func mask(text string, fs []sms.Finding) string {
-	var b strings.Builder
-	b.Grow(len(text))
-	prev := 0
+// Stars of the width of the digit they replace, so that the masked text
+// has the length of the input: offsets stay valid and so does UTF-8.
+const (
+	star2 = "\u066d" // ARABIC FIVE POINTED STAR, for two-byte digits (Arabic-Indic)
+	star3 = "\uff0a" // FULLWIDTH ASTERISK, for three-byte digits (full-width, Devanagari, ...)
+)
+
+// mask returns text with the value of every masked finding in fs masked.
+// fs are sorted, do not overlap, and have offsets into v.text. Each
+// character of a value — an ASCII digit or letter, a digit of another
+// script, a digit word; for credentials any character but a space — is
+// masked, except the last keepLast of a long value of the styles that
+// keep them. The result has the same length as text.
+func (c *Chain) mask(text string, v *view, fs []sms.Finding) string {
+	b := []byte(text)
 	for _, f := range fs {
-		if f.Action == sms.ActionFlag {
+		if !c.masks(f) {
 			continue
 		}
-		b.WriteString(text[prev:f.Start])
-		span := text[f.Start:f.End]
-		keep := keepFrom(span)
-		for i := 0; i < len(span); i++ {
-			if c := span[i]; i < keep && (isDigit(c) || isLetter(c)) {
-				b.WriteByte('*')
-			} else {
-				b.WriteByte(c)
-			}
+		style := c.style(f.Type)
+		span := v.text[f.Start:f.End]
+		keep := len(span)
+		if style == maskKeep4 {
+			keep = keepFrom(span)
 		}
-		prev = f.End
+		for i := 0; i < len(span); {
+			ch, size := span[i], 1
+			unit := isDigit(ch) || isLetter(ch)
+			if ch >= utf8.RuneSelf {
+				var r rune
+				r, size = utf8.DecodeRuneInString(span[i:])
+				unit = style == maskAll && !unicode.IsSpace(r)
+			} else if style == maskAll {
+				unit = ch > ' ' && ch != 0x7f
+			}
+			if unit && i < keep {
+				maskChar(b, text, v, f.Start+i, size)
+			}
+			i += size
+		}
 	}
-	b.WriteString(text[prev:])
-	return b.String()
+	return string(b)
+}
+
+// maskChar masks, in b (a copy of text), the input of the size bytes of
+// v.text at p.
+func maskChar(b []byte, text string, v *view, p, size int) {
+	s, e := v.origSpan(p, p+size)
+	if e-s == size || size > 1 {
+		for k := s; k < e; k++ {
+			b[k] = '*'
+		}
+		return
+	}
+	// One normalised digit: a digit of another script, or a digit word.
+	r, n := utf8.DecodeRuneInString(text[s:e])
+	switch {
+	case n == e-s && n == 2 && r >= utf8.RuneSelf:
+		copy(b[s:e], star2)
+	case n == e-s && n == 3:
+		copy(b[s:e], star3)
+	default:
+		for k := s; k < e; k++ {
+			b[k] = '*'
+		}
+	}
 }

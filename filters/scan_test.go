@@ -59,14 +59,14 @@ func TestScannerOverflow(t *testing.T) {
 	for _, pre := range []int{0, 1, 25, 28, 29, 30, 31, 32, 33, 60, 100} {
 		// pre groups of "12 " (2 digits) before the card, 80 after.
 		text := strings.Repeat("12 ", pre) + card + strings.Repeat(" 12", 80)
-		fs := cardDetector{}.Detect(text, nil)
+		fs := ofType(TypeCard, cardDetector{}.Detect(text, nil))
 		if len(fs) != 1 || text[fs[0].Start:fs[0].End] != card {
 			t.Errorf("%d groups before the card: Detect = %v, want one finding %q", pre, spans(text, fs), card)
 		}
 	}
 	// One group far longer than a window.
 	text := strings.Repeat("7", 300) + " x 4111111111111111"
-	if fs := (cardDetector{}).Detect(text, nil); len(fs) != 1 || text[fs[0].Start:fs[0].End] != "4111111111111111" {
+	if fs := ofType(TypeCard, cardDetector{}.Detect(text, nil)); len(fs) != 1 || text[fs[0].Start:fs[0].End] != "4111111111111111" {
 		t.Errorf("after a 300-digit group: Detect = %v", spans(text, fs))
 	}
 	// The scanner covers every digit exactly once outside the overlap.

@@ -36,32 +36,48 @@ func TestSSNDetect(t *testing.T) {
 		{"ID123-45-6789", []string{}},                                 // glued to letters, no context
 		{"123-45-6789A", []string{}},                                  // part number
 		{"lossness 123456789", []string{}},                            // "ssn" inside a word
-		{"ssn " + strings.Repeat("x", 40) + " 123456789", []string{}}, // context too far
+		{"ssn " + strings.Repeat("x", 50) + " 123456789", []string{}}, // context too far
 		{"ssn 123 45 6789 0000", []string{}},                          // spaced triple inside a longer run
+		// ITINs and SINs.
+		{"912-70-1234", []string{"912-70-1234"}},
+		{"itin 912701234", []string{"912701234"}},
+		{"tin: 912 70 1234", []string{"912 70 1234"}},
+		{"912-40-1234", []string{}},           // not an ITIN group, not an SSN area
+		{"SIN 130 692 544", []string{"130 692 544"}},
+		{"social insurance number: 130692544", []string{"130692544"}},
+		{"SIN 130 692 545", []string{}},       // fails Luhn
+		{"130 692 544", []string{}},           // no context
+		{"SIN 046 454 286", []string{}},       // starts with 0
+		{"since 130 692 544", []string{}},     // "sin" inside a word
 	} {
-		got := spans(tc.in, ssnDetector{}.Detect(tc.in, nil))
+		got := spans(tc.in, nineDigitDetector{}.Detect(tc.in, nil))
 		if strings.Join(got, "|") != strings.Join(tc.want, "|") {
 			t.Errorf("Detect(%q) = %q, want %q", tc.in, got, tc.want)
 		}
 	}
 }
 
-func TestSSNContext(t *testing.T) {
+func TestNineDigitContext(t *testing.T) {
 	for _, tc := range []struct {
 		text string
-		want bool
+		want string
 	}{
-		{"SSN ", true},
-		{"Social Security: ", true},
-		{"my soc sec no ", true},
-		{"s.s.n. ", true},
-		{"ss#", true},
-		{"glass ", false},
-		{"classnote ", false},
-		{"", false},
+		{"SSN ", TypeSSN},
+		{"Social Security: ", TypeSSN},
+		{"my soc sec no ", TypeSSN},
+		{"s.s.n. ", TypeSSN},
+		{"ss#", TypeSSN},
+		{"social insurance no ", TypeCASIN},
+		{"SIN: ", TypeCASIN},
+		{"ITIN ", TypeITIN},
+		{"taxpayer id ", TypeITIN},
+		{"glass ", ""},
+		{"classnote ", ""},
+		{"since ", ""},
+		{"", ""},
 	} {
-		if got := ssnContext(tc.text, len(tc.text)); got != tc.want {
-			t.Errorf("ssnContext(%q) = %v, want %v", tc.text, got, tc.want)
+		if got := nineDigitContext(tc.text, len(tc.text)); got != tc.want {
+			t.Errorf("nineDigitContext(%q) = %q, want %q", tc.text, got, tc.want)
 		}
 	}
 }
