@@ -42,13 +42,13 @@ func TestSSNDetect(t *testing.T) {
 		{"912-70-1234", []string{"912-70-1234"}},
 		{"itin 912701234", []string{"912701234"}},
 		{"tin: 912 70 1234", []string{"912 70 1234"}},
-		{"912-40-1234", []string{}},           // not an ITIN group, not an SSN area
+		{"912-40-1234", []string{}}, // not an ITIN group, not an SSN area
 		{"SIN 130 692 544", []string{"130 692 544"}},
 		{"social insurance number: 130692544", []string{"130692544"}},
-		{"SIN 130 692 545", []string{}},       // fails Luhn
-		{"130 692 544", []string{}},           // no context
-		{"SIN 046 454 286", []string{}},       // starts with 0
-		{"since 130 692 544", []string{}},     // "sin" inside a word
+		{"SIN 130 692 545", []string{}},   // fails Luhn
+		{"130 692 544", []string{}},       // no context
+		{"SIN 046 454 286", []string{}},   // starts with 0
+		{"since 130 692 544", []string{}}, // "sin" inside a word
 	} {
 		got := spans(tc.in, nineDigitDetector{}.Detect(tc.in, nil))
 		if strings.Join(got, "|") != strings.Join(tc.want, "|") {
