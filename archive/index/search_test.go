@@ -97,7 +97,7 @@ func TestSearchFilters(t *testing.T) {
 	}
 	// Pagination: pages of 2 cover everything once, in order.
 	var all []sms.MessageID
-	var before sms.MessageID
+	var before string
 	for range 5 {
 		page, next, err := x.Search(ctx, Search{Limit: 2, Before: before})
 		if err != nil {
@@ -111,6 +111,9 @@ func TestSearchFilters(t *testing.T) {
 	}
 	if !equal(all, []sms.MessageID{m[4].ID, m[3].ID, m[2].ID, m[1].ID, m[0].ID}) {
 		t.Errorf("paged through %v", all)
+	}
+	if _, _, err := x.Search(ctx, Search{Before: "not-a-token!"}); sms.CodeOf(err) != "invalid_page_token" {
+		t.Errorf("a forged page token: %v", err)
 	}
 	// An updated body is searched by its new words only.
 	upd := m[0]

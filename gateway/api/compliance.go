@@ -16,7 +16,7 @@ import (
 // Searcher is the compliance side of the read model (archive/index.Index).
 type Searcher interface {
 	Get(ctx context.Context, id sms.MessageID) (index.View, error)
-	Search(ctx context.Context, q index.Search) ([]index.View, sms.MessageID, error)
+	Search(ctx context.Context, q index.Search) ([]index.View, string, error)
 	Conversation(ctx context.Context, business, party sms.Number, limit int) ([]index.View, error)
 	AddReview(ctx context.Context, r index.Review) error
 	Reviews(ctx context.Context, id sms.MessageID) ([]index.Review, error)
@@ -155,13 +155,7 @@ func (s *Server) parseSearch(r *http.Request) (index.Search, error) {
 		}
 		q.Limit = n
 	}
-	if p := v.Get("page_token"); p != "" {
-		id, err := sms.ParseMessageID(p)
-		if err != nil {
-			return q, badParam("page_token", "invalid_page_token", "page_token is not valid")
-		}
-		q.Before = id
-	}
+	q.Before = v.Get("page_token")
 	return q, nil
 }
 
@@ -173,6 +167,9 @@ func (s *Server) searchMessages(w http.ResponseWriter, r *http.Request) {
 	}
 	vs, next, err := s.cfg.Search.Search(r.Context(), q)
 	if err != nil {
+		if sms.CodeOf(err) == "invalid_page_token" {
+			err = withField(err, "page_token")
+		}
 		s.fail(w, r, err)
 		return
 	}
