@@ -1,0 +1,92 @@
+package main
+
+import (
+	"net/url"
+	"strconv"
+
+	"github.com/spf13/cobra"
+)
+
+// complianceCmd searches and reviews the archive through the compliance
+// API (a token with the compliance role). Every call is itself audited.
+func complianceCmd() *cobra.Command {
+	var f clientFlags
+	cmd := &cobra.Command{Use: "compliance", Short: "Search, read and review archived messages (compliance role; audited)"}
+	f.add(cmd)
+	var q, party, business, employee, department, direction, from, to, finding, verdict, reviewed, page string
+	var limit int
+	search := &cobra.Command{
+		Use:   "search",
+		Short: "Search archived messages, newest first",
+		Example: `  smsgw compliance search --q '"guaranteed returns"' --from 2026-01-01 --to 2026-04-01
+  smsgw compliance search --party +14155550199 --direction inbound
+  smsgw compliance search --department sales --finding card --reviewed=false`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			v := url.Values{}
+			for k, s := range map[string]string{"q": q, "party": party, "business": business, "employee": employee,
+				"department": department, "direction": direction, "from": from, "to": to, "finding": finding,
+				"verdict": verdict, "reviewed": reviewed, "page_token": page} {
+				if s != "" {
+					v.Set(k, s)
+				}
+			}
+			if limit > 0 {
+				v.Set("limit", strconv.Itoa(limit))
+			}
+			return f.call(cmd, "GET", "/v1/compliance/messages?"+v.Encode(), nil)
+		},
+	}
+	fl := search.Flags()
+	fl.StringVar(&q, "q", "", `text: words, "phrases", prefix*; all must match`)
+	fl.StringVar(&party, "party", "", "the customer's number (E.164)")
+	fl.StringVar(&business, "business", "", "the business number (E.164)")
+	fl.StringVar(&employee, "employee", "", "employee id")
+	fl.StringVar(&department, "department", "", "department (its employees)")
+	fl.StringVar(&direction, "direction", "", "inbound or outbound")
+	fl.StringVar(&from, "from", "", "accepted at or after (2026-03-01 or RFC 3339)")
+	fl.StringVar(&to, "to", "", "accepted before")
+	fl.StringVar(&finding, "finding", "", "has a finding of this type (card, ssn, ...)")
+	fl.StringVar(&verdict, "verdict", "", "pass, redacted or blocked")
+	fl.StringVar(&reviewed, "reviewed", "", "true: reviewed at least once; false: never")
+	fl.StringVar(&page, "page-token", "", "next_page_token of the previous page")
+	fl.IntVar(&limit, "limit", 0, "messages per page (1-500, default 50)")
+
+	get := &cobra.Command{
+		Use: "get ID", Short: "Show a message with its history and reviews", Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, a []string) error {
+			return f.call(cmd, "GET", "/v1/compliance/messages/"+pathEscape(a[0]), nil)
+		},
+	}
+	conv := &cobra.Command{
+		Use: "conversation BUSINESS PARTY", Short: "Every message between a business number and a customer, with status events",
+		Args: cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, a []string) error {
+			return f.call(cmd, "GET", "/v1/compliance/conversations?"+url.Values{"business": {a[0]}, "party": {a[1]}}.Encode(), nil)
+		},
+	}
+	var action, comment string
+	review := &cobra.Command{
+		Use: "review ID", Short: "Record a supervisory review of a message", Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, a []string) error {
+			return f.call(cmd, "POST", "/v1/compliance/messages/"+pathEscape(a[0])+"/reviews", map[string]string{"action": action, "comment": comment})
+		},
+	}
+	review.Flags().StringVar(&action, "action", "", "approved, escalated, flagged or no_action")
+	review.Flags().StringVar(&comment, "comment", "", "reviewer's comment")
+	_ = review.MarkFlagRequired("action")
+	cmd.AddCommand(search, get, conv, review)
+	return cmd
+}
+
+// call sends one request to the gateway and prints the JSON answer.
+func (f *clientFlags) call(cmd *cobra.Command, method, path string, body any) error {
+	c, err := f.client()
+	if err != nil {
+		return err
+	}
+	var out any
+	if err := c.do(method, path, body, &out); err != nil {
+		return err
+	}
+	return printJSON(cmd, out)
+}
