@@ -1,12 +1,20 @@
 package api
 
 import (
+	"context"
+	"errors"
+	"io"
 	"net/http"
+	"strings"
+	"time"
 
 	"github.com/smsgw/smsgw/internal/auth"
 	"github.com/smsgw/smsgw/numbers"
 	"github.com/smsgw/smsgw/sms"
 )
+
+// maxImportBytes bounds a CSV import (100,000 rows fit).
+const maxImportBytes = 16 << 20
 
 func actor(r *http.Request) string {
 	t := tokenOf(r.Context())
@@ -14,6 +22,29 @@ func actor(r *http.Request) string {
 		return t.Name
 	}
 	return t.EmployeeID
+}
+
+// dirErr gives a directory error the field it names, for the JSON error.
+func dirErr(err error) error {
+	if f := numbers.FieldOf(err); f != "" {
+		return withField(err, f)
+	}
+	return err
+}
+
+// failDir is fail for directory errors.
+func (s *Server) failDir(w http.ResponseWriter, r *http.Request, err error) {
+	var ie *numbers.ImportError
+	if errors.As(err, &ie) {
+		var b struct {
+			errorBody
+			Errors []numbers.RowError `json:"errors"`
+		}
+		b.Error.Code, b.Error.Message, b.Errors = ie.Err.Code, ie.Err.Message, ie.Rows
+		writeJSON(w, http.StatusBadRequest, b)
+		return
+	}
+	s.fail(w, r, dirErr(err))
 }
 
 func (s *Server) pathNumber(r *http.Request) (sms.Number, error) {
@@ -25,26 +56,51 @@ func (s *Server) pathNumber(r *http.Request) (sms.Number, error) {
 }
 
 type numberView struct {
-	Number     string `json:"number"`
-	Carrier    string `json:"carrier,omitempty"`
-	Kind       string `json:"kind"`
-	State      string `json:"state"`
-	EmployeeID string `json:"employee_id,omitempty"`
-	UpdatedAt  string `json:"updated_at"`
-	UpdatedBy  string `json:"updated_by,omitempty"`
+	Number           string   `json:"number"`
+	Carrier          string   `json:"carrier,omitempty"`
+	Kind             string   `json:"kind"`
+	State            string   `json:"state"`
+	EmployeeID       string   `json:"employee_id,omitempty"`
+	Capabilities     []string `json:"capabilities"`
+	Queue            string   `json:"queue,omitempty"`
+	AutoReply        string   `json:"auto_reply,omitempty"`
+	Label            string   `json:"label,omitempty"`
+	QuarantinedUntil string   `json:"quarantined_until,omitempty"`
+	AssignedSince    string   `json:"assigned_since,omitempty"`
+	UpdatedAt        string   `json:"updated_at"`
+	UpdatedBy        string   `json:"updated_by,omitempty"`
+}
+
+func ts(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339Nano)
 }
 
 func numView(n numbers.Number) numberView {
-	return numberView{Number: n.Number.E164(), Carrier: n.Carrier, Kind: n.Kind, State: n.State, EmployeeID: n.EmployeeID,
-		UpdatedAt: n.UpdatedAt.Format("2006-01-02T15:04:05Z07:00"), UpdatedBy: n.UpdatedBy}
+	v := numberView{Number: n.Number.E164(), Carrier: n.Carrier, Kind: n.Kind, State: n.State, EmployeeID: n.EmployeeID,
+		Capabilities: n.Capabilities, Queue: n.Queue, AutoReply: n.AutoReply, Label: n.Label,
+		QuarantinedUntil: ts(n.QuarantinedUntil), UpdatedAt: ts(n.UpdatedAt), UpdatedBy: n.UpdatedBy}
+	if v.Capabilities == nil {
+		v.Capabilities = []string{"sms"}
+	}
+	if k := len(n.History); k > 0 && n.State == numbers.StateAssigned && n.History[k-1].To.IsZero() {
+		v.AssignedSince = ts(n.History[k-1].From)
+	}
+	return v
 }
 
 func (s *Server) addNumber(w http.ResponseWriter, r *http.Request) {
 	var req struct {
-		Number     string `json:"number"`
-		Carrier    string `json:"carrier"`
-		Kind       string `json:"kind"`
-		EmployeeID string `json:"employee_id"`
+		Number       string   `json:"number"`
+		Carrier      string   `json:"carrier"`
+		Kind         string   `json:"kind"`
+		EmployeeID   string   `json:"employee_id"`
+		Capabilities []string `json:"capabilities"`
+		Queue        string   `json:"queue"`
+		AutoReply    string   `json:"auto_reply"`
+		Label        string   `json:"label"`
 	}
 	if _, err := s.decode(w, r, &req); err != nil {
 		s.fail(w, r, err)
@@ -55,10 +111,14 @@ func (s *Server) addNumber(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, withField(err, "number"))
 		return
 	}
-	n, err := s.cfg.Directory.AddNumber(r.Context(), numbers.Number{Number: num, Carrier: req.Carrier, Kind: req.Kind, EmployeeID: req.EmployeeID}, actor(r))
+	n, err := s.cfg.Directory.AddNumber(r.Context(), numbers.Number{Number: num, Carrier: req.Carrier, Kind: req.Kind, EmployeeID: req.EmployeeID,
+		Capabilities: req.Capabilities, Queue: req.Queue, AutoReply: req.AutoReply, Label: req.Label}, actor(r))
 	if err != nil {
-		s.fail(w, r, err)
+		s.failDir(w, r, err)
 		return
+	}
+	if req.EmployeeID != "" {
+		s.forget(req.EmployeeID)
 	}
 	writeJSON(w, http.StatusCreated, numView(n))
 }
@@ -69,8 +129,13 @@ func (s *Server) listNumbers(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
+	q := r.URL.Query()
 	out := []numberView{}
 	for _, n := range ns {
+		if (q.Get("state") != "" && n.State != q.Get("state")) || (q.Get("kind") != "" && n.Kind != q.Get("kind")) ||
+			(q.Get("employee_id") != "" && n.EmployeeID != q.Get("employee_id")) {
+			continue
+		}
 		out = append(out, numView(n))
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"numbers": out})
@@ -91,6 +156,14 @@ func (s *Server) getNumber(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) assignNumber(w http.ResponseWriter, r *http.Request) {
+	s.assignOrReassign(w, r, false)
+}
+
+func (s *Server) reassignNumber(w http.ResponseWriter, r *http.Request) {
+	s.assignOrReassign(w, r, true)
+}
+
+func (s *Server) assignOrReassign(w http.ResponseWriter, r *http.Request, re bool) {
 	num, err := s.pathNumber(r)
 	if err != nil {
 		s.fail(w, r, err)
@@ -107,16 +180,66 @@ func (s *Server) assignNumber(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, withField(sms.Errorf(sms.Invalid, "employee_id_required", "employee_id is required"), "employee_id"))
 		return
 	}
-	n, err := s.cfg.Directory.Assign(r.Context(), num, req.EmployeeID, actor(r))
+	old, _, err := s.cfg.Directory.Number(r.Context(), num)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
+	var n numbers.Number
+	if re {
+		n, err = s.cfg.Directory.Reassign(r.Context(), num, req.EmployeeID, actor(r))
+	} else {
+		n, err = s.cfg.Directory.Assign(r.Context(), num, req.EmployeeID, actor(r))
+	}
+	if err != nil {
+		s.failDir(w, r, err)
+		return
+	}
 	s.forget(req.EmployeeID)
+	s.forget(old.EmployeeID)
 	writeJSON(w, http.StatusOK, numView(n))
 }
 
 func (s *Server) releaseNumber(w http.ResponseWriter, r *http.Request) {
+	num, err := s.pathNumber(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	var req struct {
+		QuarantineDays int    `json:"quarantine_days"`
+		Queue          string `json:"queue"`
+		AutoReply      string `json:"auto_reply"`
+	}
+	if r.ContentLength != 0 {
+		if _, err := s.decode(w, r, &req); err != nil {
+			s.fail(w, r, err)
+			return
+		}
+	}
+	old, _, err := s.cfg.Directory.Number(r.Context(), num)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	n, err := s.cfg.Directory.ReleaseWith(r.Context(), num, numbers.ReleaseOptions{QuarantineDays: req.QuarantineDays, Queue: req.Queue, AutoReply: req.AutoReply}, actor(r))
+	if err != nil {
+		s.failDir(w, r, err)
+		return
+	}
+	s.forget(old.EmployeeID)
+	writeJSON(w, http.StatusOK, numView(n))
+}
+
+func (s *Server) retireNumber(w http.ResponseWriter, r *http.Request) {
+	s.numberOp(w, r, s.cfg.Directory.Retire)
+}
+
+func (s *Server) restoreNumber(w http.ResponseWriter, r *http.Request) {
+	s.numberOp(w, r, s.cfg.Directory.Restore)
+}
+
+func (s *Server) numberOp(w http.ResponseWriter, r *http.Request, op func(context.Context, sms.Number, string) (numbers.Number, error)) {
 	num, err := s.pathNumber(r)
 	if err != nil {
 		s.fail(w, r, err)
@@ -127,16 +250,174 @@ func (s *Server) releaseNumber(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	n, err := s.cfg.Directory.Release(r.Context(), num, actor(r))
+	n, err := op(r.Context(), num, actor(r))
 	if err != nil {
-		s.fail(w, r, err)
+		s.failDir(w, r, err)
 		return
 	}
 	s.forget(old.EmployeeID)
 	writeJSON(w, http.StatusOK, numView(n))
 }
 
+func (s *Server) updateNumber(w http.ResponseWriter, r *http.Request) {
+	num, err := s.pathNumber(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	var req struct {
+		Carrier      *string  `json:"carrier"`
+		Kind         *string  `json:"kind"`
+		Capabilities []string `json:"capabilities"`
+		Queue        *string  `json:"queue"`
+		AutoReply    *string  `json:"auto_reply"`
+		Label        *string  `json:"label"`
+	}
+	if _, err := s.decode(w, r, &req); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	n, err := s.cfg.Directory.UpdateNumber(r.Context(), num, numbers.NumberPatch{Carrier: req.Carrier, Kind: req.Kind,
+		Capabilities: req.Capabilities, Queue: req.Queue, AutoReply: req.AutoReply, Label: req.Label}, actor(r))
+	if err != nil {
+		s.failDir(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, numView(n))
+}
+
+// readCSV reads a text/csv request body.
+func readCSV(w http.ResponseWriter, r *http.Request) (io.Reader, error) {
+	ct := strings.ToLower(strings.TrimSpace(strings.Split(r.Header.Get("Content-Type"), ";")[0]))
+	if ct != "text/csv" {
+		return nil, sms.Errorf(sms.Unsupported, "unsupported_media_type", "Content-Type must be text/csv")
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxImportBytes))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return nil, sms.Errorf(sms.TooLarge, "payload_too_large", "a CSV import has at most %d bytes", maxImportBytes)
+		}
+		return nil, sms.Wrap(sms.Invalid, "malformed_request", "could not read the request body", err)
+	}
+	return strings.NewReader(string(body)), nil
+}
+
+func (s *Server) importNumbers(w http.ResponseWriter, r *http.Request) {
+	body, err := readCSV(w, r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	res, err := s.cfg.Directory.ImportNumbers(r.Context(), body, actor(r))
+	if err != nil {
+		s.failDir(w, r, err)
+		return
+	}
+	s.mu.Lock()
+	clear(s.holding)
+	s.mu.Unlock()
+	writeJSON(w, http.StatusOK, res)
+}
+
+func (s *Server) importEmployees(w http.ResponseWriter, r *http.Request) {
+	body, err := readCSV(w, r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	res, err := s.cfg.Directory.ImportEmployees(r.Context(), body, actor(r))
+	if err != nil {
+		s.failDir(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, res)
+}
+
+type assignmentView struct {
+	Number     string `json:"number"`
+	EmployeeID string `json:"employee_id"`
+	From       string `json:"from"`
+	To         string `json:"to,omitempty"` // empty while it lasts
+	AssignedBy string `json:"assigned_by,omitempty"`
+	ReleasedBy string `json:"released_by,omitempty"`
+	Reason     string `json:"reason,omitempty"`
+}
+
+func (s *Server) history(w http.ResponseWriter, r *http.Request, q numbers.HistoryQuery) {
+	if at := r.URL.Query().Get("at"); at != "" {
+		t, err := time.Parse(time.RFC3339, at)
+		if err != nil {
+			s.fail(w, r, withField(sms.Errorf(sms.Invalid, "invalid_time", "at must be an RFC 3339 time, e.g. 2026-01-31T12:00:00Z"), "at"))
+			return
+		}
+		q.At = t
+	}
+	hs, err := s.cfg.Directory.History(r.Context(), q)
+	if err != nil {
+		s.failDir(w, r, err)
+		return
+	}
+	out := []assignmentView{}
+	for _, h := range hs {
+		out = append(out, assignmentView{Number: h.Number.E164(), EmployeeID: h.EmployeeID, From: ts(h.From), To: ts(h.To),
+			AssignedBy: h.AssignedBy, ReleasedBy: h.ReleasedBy, Reason: h.Reason})
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"assignments": out})
+}
+
+// numberHistory: GET /v1/numbers/{number}/history[?at=] (admin).
+func (s *Server) numberHistory(w http.ResponseWriter, r *http.Request) {
+	num, err := s.pathNumber(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.history(w, r, numbers.HistoryQuery{Number: num})
+}
+
+// assignments: GET /v1/assignments?number=&employee_id=&at= . Admins see
+// everything; an employee sees their own assignments only.
+func (s *Server) assignments(w http.ResponseWriter, r *http.Request) {
+	tok := tokenOf(r.Context())
+	q := numbers.HistoryQuery{EmployeeID: r.URL.Query().Get("employee_id")}
+	if n := r.URL.Query().Get("number"); n != "" {
+		num, err := sms.ParseNumber(n)
+		if err != nil {
+			s.fail(w, r, withField(err, "number"))
+			return
+		}
+		q.Number = num
+	}
+	if !tok.Has(auth.RoleAdmin) {
+		if tok.EmployeeID == "" || (q.EmployeeID != "" && q.EmployeeID != tok.EmployeeID) {
+			s.fail(w, r, sms.Errorf(sms.Forbidden, "forbidden", "an employee may read only their own assignments"))
+			return
+		}
+		q.EmployeeID = tok.EmployeeID
+	}
+	s.history(w, r, q)
+}
+
+// employeeAssignments: GET /v1/employees/{id}/assignments (admin or self).
+func (s *Server) employeeAssignments(w http.ResponseWriter, r *http.Request) {
+	tok := tokenOf(r.Context())
+	id := r.PathValue("id")
+	if !tok.Has(auth.RoleAdmin) && tok.EmployeeID != id {
+		s.fail(w, r, sms.Errorf(sms.Forbidden, "forbidden", "an employee may read only their own assignments"))
+		return
+	}
+	if _, _, err := s.cfg.Directory.Employee(r.Context(), id); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.history(w, r, numbers.HistoryQuery{EmployeeID: id})
+}
+
 func (s *Server) forget(employee string) {
+	if employee == "" {
+		return
+	}
 	s.mu.Lock()
 	delete(s.holding, employee)
 	s.mu.Unlock()
@@ -146,13 +427,17 @@ type employeeView struct {
 	ID            string `json:"id"`
 	Name          string `json:"name"`
 	Email         string `json:"email,omitempty"`
+	Department    string `json:"department,omitempty"`
+	Manager       string `json:"manager,omitempty"`
 	State         string `json:"state"`
 	WebhookURL    string `json:"webhook_url,omitempty"`
 	WebhookSecret string `json:"webhook_secret,omitempty"`
+	OffboardedAt  string `json:"offboarded_at,omitempty"`
 }
 
 func empView(e numbers.Employee, withSecret bool) employeeView {
-	v := employeeView{ID: e.ID, Name: e.Name, Email: e.Email, State: e.State, WebhookURL: e.WebhookURL}
+	v := employeeView{ID: e.ID, Name: e.Name, Email: e.Email, Department: e.Department, Manager: e.Manager, State: e.State,
+		WebhookURL: e.WebhookURL, OffboardedAt: ts(e.OffboardedAt)}
 	if withSecret {
 		v.WebhookSecret = e.WebhookSecret
 	}
@@ -164,18 +449,41 @@ func (s *Server) createEmployee(w http.ResponseWriter, r *http.Request) {
 		ID         string `json:"id"`
 		Name       string `json:"name"`
 		Email      string `json:"email"`
+		Department string `json:"department"`
+		Manager    string `json:"manager"`
 		WebhookURL string `json:"webhook_url"`
 	}
 	if _, err := s.decode(w, r, &req); err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	e, err := s.cfg.Directory.CreateEmployee(r.Context(), numbers.Employee{ID: req.ID, Name: req.Name, Email: req.Email, WebhookURL: req.WebhookURL})
+	e, err := s.cfg.Directory.CreateEmployeeBy(r.Context(), numbers.Employee{ID: req.ID, Name: req.Name, Email: req.Email,
+		Department: req.Department, Manager: req.Manager, WebhookURL: req.WebhookURL}, actor(r))
 	if err != nil {
-		s.fail(w, r, err)
+		s.failDir(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusCreated, empView(e, true))
+}
+
+func (s *Server) updateEmployee(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		Name       *string `json:"name"`
+		Email      *string `json:"email"`
+		Department *string `json:"department"`
+		Manager    *string `json:"manager"`
+	}
+	if _, err := s.decode(w, r, &req); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	e, err := s.cfg.Directory.UpdateEmployee(r.Context(), r.PathValue("id"), numbers.EmployeePatch{Name: req.Name, Email: req.Email,
+		Department: req.Department, Manager: req.Manager}, actor(r))
+	if err != nil {
+		s.failDir(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, empView(e, false))
 }
 
 func (s *Server) listEmployees(w http.ResponseWriter, r *http.Request) {
@@ -184,8 +492,12 @@ func (s *Server) listEmployees(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
+	q := r.URL.Query()
 	out := []employeeView{}
 	for _, e := range es {
+		if (q.Get("state") != "" && e.State != q.Get("state")) || (q.Get("department") != "" && e.Department != q.Get("department")) {
+			continue
+		}
 		out = append(out, empView(e, false))
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"employees": out})
@@ -200,6 +512,37 @@ func (s *Server) getEmployee(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, empView(e, false))
 }
 
+// offboardEmployee: POST /v1/employees/{id}/offboard
+// {"policy": "successor"|"queue"|"quarantine", "successor", "queue",
+// "quarantine_days", "auto_reply"}. The employee's tokens are revoked.
+func (s *Server) offboardEmployee(w http.ResponseWriter, r *http.Request) {
+	var req numbers.OffboardPolicy
+	if r.ContentLength != 0 {
+		if _, err := s.decode(w, r, &req); err != nil {
+			s.fail(w, r, err)
+			return
+		}
+	}
+	id := r.PathValue("id")
+	res, err := s.cfg.Directory.Offboard(r.Context(), id, req, actor(r))
+	if err != nil {
+		s.failDir(w, r, err)
+		return
+	}
+	revoked, err := s.cfg.Tokens.RevokeEmployee(r.Context(), id)
+	if err != nil {
+		s.cfg.Log.Warn("revoking an offboarded employee's tokens failed", "employee", id, "err", err)
+	}
+	s.forget(id)
+	s.forget(res.Successor)
+	nums := []numberView{}
+	for _, n := range res.Numbers {
+		nums = append(nums, numView(n))
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"employee": empView(res.Employee, false), "policy": res.Policy, "successor": res.Successor,
+		"numbers": nums, "conversations_transferred": res.Conversations, "tokens_revoked": revoked})
+}
+
 func (s *Server) setWebhook(w http.ResponseWriter, r *http.Request) {
 	var req struct {
 		URL string `json:"url"`
@@ -209,6 +552,9 @@ func (s *Server) setWebhook(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	e, err := s.cfg.Directory.SetWebhook(r.Context(), r.PathValue("id"), req.URL)
+	if sms.CodeOf(err) == "invalid_webhook_url" {
+		err = withField(err, "url")
+	}
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -222,7 +568,7 @@ func (s *Server) issueToken(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	if e.State != "active" {
+	if e.State != numbers.EmployeeActive {
 		s.fail(w, r, sms.Errorf(sms.Conflict, "employee_inactive", "employee is not active"))
 		return
 	}
@@ -269,5 +615,3 @@ func (s *Server) sandboxInbound(w http.ResponseWriter, r *http.Request) {
 	}
 	writeJSON(w, http.StatusAccepted, map[string]string{"status": "sent_by_carrier"})
 }
-
-var _ = auth.RoleAdmin

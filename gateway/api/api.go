@@ -112,6 +112,7 @@ func (s *Server) routes() {
 	s.mux.Handle("PUT /v1/employees/{id}/webhook", s.auth(auth.RoleAdmin, s.setWebhook))
 	s.mux.Handle("POST /v1/employees/{id}/tokens", s.auth(auth.RoleAdmin, s.issueToken))
 	s.mux.Handle("POST /v1/sandbox/inbound", s.auth(auth.RoleAdmin, s.sandboxInbound))
+	s.numbersRoutes()
 	s.complianceRoutes()
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, sms.Errorf(sms.NotFound, "not_found", "no such endpoint: %s %s", r.Method, r.URL.Path))

@@ -49,6 +49,7 @@ type App struct {
 	carriers map[string]*smpp.Client
 	httpLn   net.Listener
 	httpSrv  *http.Server
+	alog     *archiveLog // the archive's Merkle log: segment writers and checkpointer
 
 	// AdminTokenPath is where the bootstrap admin token is; AdminTokenNew
 	// says whether this start created it.
@@ -114,18 +115,23 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *App, err 
 	if err != nil {
 		return nil, err
 	}
-	a.Directory = numbers.New(a.Bus)
+	if a.Directory, err = a.openDirectory(); err != nil {
+		return nil, err
+	}
 	a.Tokens = auth.New(a.Bus)
 	cdc, err := newCodec(cfg.Pipeline.IngressKey)
 	if err != nil {
 		return nil, err
 	}
-	a.Ingress = &Ingress{bus: a.Bus, codec: cdc, idem: a.Bus.KV(bus.BucketIdempotency)}
+	a.Ingress = &Ingress{bus: a.Bus, codec: cdc, idem: a.Bus.KV(bus.BucketIdempotency), dir: a.Directory, log: log}
 	if a.Index, err = index.Open(filepath.Join(cfg.DataDir, "index.db")); err != nil {
 		return nil, err
 	}
 	if a.AdminTokenPath, a.AdminTokenNew, err = a.Tokens.Bootstrap(ctx, cfg.DataDir); err != nil {
 		return nil, fmt.Errorf("bootstrapping admin token: %w", err)
+	}
+	if a.alog, err = newArchiveLog(cfg, a.Store, a.Bus, log); err != nil {
+		return nil, err
 	}
 	if cfg.Sandbox.Enabled {
 		if a.Sandbox, err = smsc.New(smsc.Config{Addr: cfg.Sandbox.Addr, SystemID: "smsgw", Password: "sandbox", Log: log}); err != nil {
@@ -268,9 +274,7 @@ func (a *App) Run(ctx context.Context) error {
 	}
 	ids := a.Bus.KV(bus.BucketCarrierIDs)
 	fs := &filterStage{bus: a.Bus, codec: a.Ingress.codec, chain: a.Chain, maxDeliver: a.cfg.Pipeline.MaxDeliver, log: a.log.With("stage", "filter")}
-	as := &archiveStage{bus: a.Bus, store: a.Store, ids: a.Bus.KV(bus.BucketArchiveIDs),
-		retention:  time.Duration(a.cfg.Archive.RetentionDays) * 24 * time.Hour,
-		maxRecords: a.cfg.Archive.SegmentMaxRecords, maxAge: a.cfg.Archive.SegmentMaxAge, log: a.log.With("stage", "archive")}
+	as := &archiveStage{bus: a.Bus, alog: a.alog, maxRecords: a.cfg.Archive.SegmentMaxRecords, maxAge: a.cfg.Archive.SegmentMaxAge, log: a.log.With("stage", "archive")}
 	mt := &mtStage{bus: a.Bus, carriers: carriers, defaultCarrier: a.defaultCarrier(), ids: ids, maxDeliver: a.cfg.Pipeline.MaxDeliver, log: a.log.With("stage", "deliver-mt")}
 	mo := &moStage{bus: a.Bus, dir: a.Directory, client: &http.Client{Timeout: a.cfg.Webhook.Timeout}, maxAttempts: a.cfg.Webhook.MaxAttempts, log: a.log.With("stage", "deliver-mo")}
 	rs := &receiptStage{bus: a.Bus, ids: ids, receiptWait: a.cfg.Pipeline.ReceiptWait, log: a.log.With("stage", "receipts")}
@@ -297,9 +301,15 @@ func (a *App) Run(ctx context.Context) error {
 		{fs.config(), fs.handle}, {as.config(), as.handle}, {mt.config(), mt.handle}, {mo.config(), mo.handle},
 		{rs.config(), rs.handle}, {ix.messagesConfig(), ix.handleMessages}, {ix.eventsConfig(), ix.handleEvents},
 	}
+	stages = append(stages, a.archiveStages()...)
+	stageWG.Add(1)
+	go func() { defer stageWG.Done(); a.alog.runCheckpointer(stageCtx) }()
 	if a.SMPP != nil {
 		stages = append(stages, a.smppStages()...)
 	}
+	stages = append(stages, a.numbersStages()...)
+	stageWG.Add(1)
+	go func() { defer stageWG.Done(); a.runSweeper(stageCtx) }()
 	for _, st := range stages {
 		stageWG.Add(1)
 		go func() {

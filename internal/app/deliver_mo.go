@@ -97,11 +97,29 @@ func (s *moStage) deliver(ctx context.Context, in *bus.Msg, m *sms.Message) *sms
 		return nil
 	}
 	if m.EmployeeID == "" {
+		// Routed to nobody (yet): held for admins, waiting in a queue,
+		// answered by the menu, or an opt-out keyword. The text is in the
+		// archive and in its conversation; an agent who takes the
+		// conversation later sees it there.
 		_ = in.Ack()
-		ev := event(m.ID, sms.StatusUndelivered, "no_holder")
+		detail := "no_holder"
+		if m.Route != "" {
+			detail = m.Route
+		}
+		ev := event(m.ID, sms.StatusUndelivered, detail)
 		return &ev
 	}
 	e, _, err := s.dir.Employee(ctx, m.EmployeeID)
+	if err == nil && e.State == numbers.EmployeeOffboarded {
+		// Offboarded after the text was accepted: whoever has the
+		// conversation now (the successor) gets it. The archive keeps the
+		// employee who held the number when it arrived.
+		if e, err = s.successor(ctx, m); err != nil && sms.KindOf(err) == sms.NotFound {
+			_ = in.Ack()
+			ev := event(m.ID, sms.StatusUndelivered, "offboarded")
+			return &ev
+		}
+	}
 	if err != nil {
 		if sms.KindOf(err) == sms.NotFound {
 			_ = in.Ack()
@@ -131,6 +149,27 @@ func (s *moStage) deliver(ctx context.Context, in *bus.Msg, m *sms.Message) *sms
 	_ = in.Ack()
 	ev := event(m.ID, sms.StatusFailed, "webhook")
 	return &ev
+}
+
+// successor is who owns m's conversation now, for a text whose recipient
+// was offboarded meanwhile; NotFound when nobody does.
+func (s *moStage) successor(ctx context.Context, m *sms.Message) (numbers.Employee, error) {
+	c, err := s.dir.Conversation(ctx, numbers.ConversationKey(m.BusinessNumber(), m.CustomerNumber()))
+	if err != nil && sms.KindOf(err) != sms.NotFound {
+		return numbers.Employee{}, err
+	}
+	if err != nil {
+		c = numbers.Conversation{Business: m.BusinessNumber(), Customer: m.CustomerNumber()}
+	}
+	owner, err := s.dir.Owner(ctx, c)
+	if err != nil {
+		return numbers.Employee{}, err
+	}
+	if owner == "" || owner == m.EmployeeID {
+		return numbers.Employee{}, sms.Errorf(sms.NotFound, "no_owner", "nobody owns the conversation")
+	}
+	e, _, err := s.dir.Employee(ctx, owner)
+	return e, err
 }
 
 func (s *moStage) post(ctx context.Context, e numbers.Employee, m *sms.Message) (int, error) {

@@ -5,9 +5,14 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"log/slog"
+	"strconv"
 	"time"
 
+	"github.com/oklog/ulid/v2"
+
 	"github.com/smsgw/smsgw/internal/bus"
+	"github.com/smsgw/smsgw/numbers"
 	"github.com/smsgw/smsgw/sms"
 )
 
@@ -18,16 +23,53 @@ type Ingress struct {
 	bus   *bus.Bus
 	codec *codec
 	idem  *bus.KV
+	// dir routes inbound texts and refuses texts to opted-out recipients
+	// (nil: neither, for tests of the bare pipeline).
+	dir *numbers.Directory
+	log *slog.Logger
 }
 
 // Accept assigns an ID (if none) and the acceptance time, and persists the
 // raw message on INGRESS together with its "accepted" event.
+//
+// An outbound text to a recipient who opted out (STOP) is refused with
+// sms.OptedOut (code recipient_opted_out) and a "refused" event. An
+// inbound text is routed first (numbers.Directory.RouteInbound: holder,
+// agent, queue, menu or held — never refused) and, once it is persisted,
+// the auto-replies the routing asked for are accepted as outbound texts
+// from the business number, through the whole pipeline.
 func (in *Ingress) Accept(ctx context.Context, m *sms.Message) error {
+	return in.accept(ctx, m, true)
+}
+
+func (in *Ingress) accept(ctx context.Context, m *sms.Message, checkOptOut bool) error {
 	if m.ID == "" {
 		m.ID = sms.NewMessageID()
 	}
 	if m.AcceptedAt.IsZero() {
 		m.AcceptedAt = time.Now().UTC()
+	}
+	var dec numbers.Decision
+	if in.dir != nil {
+		switch m.Direction {
+		case sms.Outbound:
+			if checkOptOut {
+				if err := in.checkOptOut(ctx, m); err != nil {
+					return err
+				}
+			}
+		case sms.Inbound:
+			var err error
+			if dec, err = in.dir.RouteInbound(ctx, m); err != nil {
+				if sms.KindOf(err) == sms.Unavailable {
+					return sms.Wrap(sms.Unavailable, "unavailable", "the message could not be routed; retry", err)
+				}
+				// Never lose a text over a routing problem: keep it for admins.
+				in.log.Warn("routing failed; text held", "id", m.ID, "code", sms.CodeOf(err), "err", err)
+				dec = numbers.Decision{Route: numbers.RouteHeld}
+			}
+			m.EmployeeID, m.Route, m.Queue = dec.EmployeeID, dec.Route, dec.Queue
+		}
 	}
 	data, err := in.codec.encodeIngress(m)
 	if err != nil {
@@ -46,7 +88,60 @@ func (in *Ingress) Accept(ctx context.Context, m *sms.Message) error {
 	if errs[0] != nil {
 		return sms.Wrap(sms.Unavailable, "unavailable", "the message could not be persisted; retry", errs[0])
 	}
+	in.sendReplies(ctx, m, dec.Replies)
 	return nil
+}
+
+// checkOptOut refuses an outbound text to a recipient who opted out of
+// texts from its sender.
+func (in *Ingress) checkOptOut(ctx context.Context, m *sms.Message) error {
+	out, err := in.dir.OptedOut(ctx, m.To, m.From)
+	if err != nil {
+		return sms.Wrap(sms.Unavailable, "unavailable", "the opt-out list could not be read; retry", err)
+	}
+	if !out {
+		return nil
+	}
+	ev := event(m.ID, sms.StatusRefused, "recipient_opted_out")
+	ev.Actor = m.EmployeeID
+	emit(ctx, in.bus, ev)
+	in.log.Info("refused: recipient opted out", "id", m.ID, "from", m.From.Redacted())
+	return sms.Errorf(sms.OptedOut, "recipient_opted_out", "the recipient opted out of texts from this number (they replied STOP); they must text START to opt back in")
+}
+
+// sendReplies accepts the auto-replies to inbound text m. Each reply's id
+// is derived from m's, so a text accepted again under the same id (a
+// carrier retry) does not answer twice: JetStream drops the duplicate.
+// Replies other than the opt-out confirmation and HELP are not sent to an
+// opted-out customer. A reply that cannot be accepted is logged; the
+// inbound text is already safe.
+func (in *Ingress) sendReplies(ctx context.Context, m *sms.Message, rs []numbers.Reply) {
+	for i, r := range rs {
+		rm := &sms.Message{ID: replyID(m.ID, i), Direction: sms.Outbound, From: r.From, To: r.To, Body: r.Body,
+			Carrier: r.Carrier, Source: sms.SourceAuto, Route: r.Kind}
+		err := in.accept(ctx, rm, !r.Always)
+		switch {
+		case err == nil:
+			in.log.Debug("auto-reply accepted", "id", rm.ID, "in_reply_to", m.ID, "kind", r.Kind)
+		case sms.KindOf(err) == sms.OptedOut:
+		default:
+			in.log.Warn("auto-reply not accepted", "in_reply_to", m.ID, "kind", r.Kind, "err", err)
+		}
+	}
+}
+
+// replyID derives the id of the i-th auto-reply to message id: same time,
+// entropy from a hash of both.
+func replyID(id sms.MessageID, i int) sms.MessageID {
+	u, err := ulid.ParseStrict(string(id))
+	if err != nil {
+		return sms.NewMessageID()
+	}
+	h := sha256.Sum256([]byte(string(id) + ".reply." + strconv.Itoa(i)))
+	var out ulid.ULID
+	copy(out[:6], u[:6])
+	copy(out[6:], h[:10])
+	return sms.MessageID(out.String())
 }
 
 type idemRecord struct {

@@ -1,0 +1,125 @@
+package app
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/smsgw/smsgw/internal/bus"
+	"github.com/smsgw/smsgw/numbers"
+	"github.com/smsgw/smsgw/sms"
+)
+
+// ConsumerConversations is the durable consumer of ARCHIVED that files
+// every archived message into its conversation (numbers.Conversation).
+const ConsumerConversations = "conversations"
+
+// openDirectory opens the numbers directory with the routing config and
+// the carrier routes numbers may name.
+func (a *App) openDirectory() (*numbers.Directory, error) {
+	c := a.cfg.Numbers
+	d, err := numbers.Open(a.Bus, numbers.Config{
+		OptOutScope: c.OptOutScope, OptOutReply: c.OptOutReply, OptInReply: c.OptInReply, HelpReply: c.HelpReply,
+		WaitMessage: c.WaitMessage, Reprompt: c.Reprompt, Inactivity: c.Inactivity,
+	}, a.log)
+	if err != nil {
+		return nil, err
+	}
+	var routes []string
+	if a.cfg.Sandbox.Enabled {
+		routes = append(routes, SandboxCarrier)
+	}
+	for _, cr := range a.cfg.Carriers {
+		routes = append(routes, cr.Name)
+	}
+	for _, acc := range a.cfg.SMPP.Accounts {
+		if acc.Role == "carrier" {
+			routes = append(routes, acc.SystemID)
+		}
+	}
+	d.SetCarriers(routes)
+	return d, nil
+}
+
+// numbersStages are the stages of business-number routing.
+func (a *App) numbersStages() []stageSpec {
+	cs := &convStage{dir: a.Directory, log: a.log.With("stage", "conversations")}
+	return []stageSpec{{cs.config(), cs.handle}}
+}
+
+// runSweeper closes idle queue conversations and hands waiting ones to
+// free agents every numbers.sweep_interval, until ctx ends.
+func (a *App) runSweeper(ctx context.Context) {
+	every := a.cfg.Numbers.SweepInterval
+	if every <= 0 {
+		every = 30 * time.Second
+	}
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			n, err := a.Directory.Sweep(ctx, time.Now())
+			if err != nil && ctx.Err() == nil {
+				a.log.Warn("sweeping conversations failed", "err", err)
+			} else if n > 0 {
+				a.log.Info("idle conversations closed", "n", n)
+			}
+		}
+	}
+}
+
+// convStage consumes ARCHIVED (both directions) and files each message
+// into its conversation, so an agent or a successor sees the whole
+// (redacted) history. It runs behind delivery and never holds it up.
+type convStage struct {
+	dir *numbers.Directory
+	log *slog.Logger
+}
+
+func (s *convStage) config() bus.StageConfig {
+	return bus.StageConfig{Stream: bus.StreamArchived, Durable: ConsumerConversations, MaxDeliver: -1, Batch: 256, MaxAckPending: 4096}
+}
+
+func (s *convStage) handle(ctx context.Context, batch []*bus.Msg) {
+	// Messages of one conversation are filed one after the other (they
+	// write the same key); conversations in parallel.
+	groups := map[string][]int{}
+	msgs := make([]*sms.Message, len(batch))
+	for i, in := range batch {
+		m, err := decodeMessage(in.Data)
+		if err != nil {
+			_ = in.Term()
+			continue
+		}
+		msgs[i] = m
+		k := numbers.ConversationKey(m.BusinessNumber(), m.CustomerNumber())
+		groups[k] = append(groups[k], i)
+	}
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 16)
+	for _, idx := range groups {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			for _, i := range idx {
+				in, m := batch[i], msgs[i]
+				if err := s.dir.RecordMessage(ctx, m); err != nil {
+					if k := sms.KindOf(err); k == sms.Unavailable || k == sms.Conflict || k == sms.Internal {
+						s.log.Warn("filing message into its conversation failed; will retry", "id", m.ID, "err", err)
+						_ = in.Nak(backoff(in.Deliveries))
+						continue
+					}
+					s.log.Warn("message has no conversation", "id", m.ID, "code", sms.CodeOf(err))
+				}
+				_ = in.Ack()
+			}
+		}()
+	}
+	wg.Wait()
+}
