@@ -133,32 +133,48 @@ func (d *Directory) changeConversation(ctx context.Context, key string, f func(c
 // number) reopens it. The conversations stage calls it for every archived
 // message; calling it twice for one message changes nothing.
 func (d *Directory) RecordMessage(ctx context.Context, m *sms.Message) error {
-	key := ConversationKey(m.BusinessNumber(), m.CustomerNumber())
-	at := m.AcceptedAt
-	if at.IsZero() {
-		at = time.Now().UTC()
+	return d.RecordMessages(ctx, []*sms.Message{m})
+}
+
+// RecordMessages is RecordMessage for messages of one conversation, in one
+// write.
+func (d *Directory) RecordMessages(ctx context.Context, ms []*sms.Message) error {
+	if len(ms) == 0 {
+		return nil
 	}
+	key := ConversationKey(ms[0].BusinessNumber(), ms[0].CustomerNumber())
 	_, err := d.changeConversation(ctx, key, func(c *Conversation, exists bool) (bool, error) {
-		if slices.Contains(c.Messages, m.ID) {
+		changed := false
+		for _, m := range ms {
+			if slices.Contains(c.Messages, m.ID) {
+				continue
+			}
+			changed = true
+			at := m.AcceptedAt
+			if at.IsZero() {
+				at = time.Now().UTC()
+			}
+			if !exists && c.State == "" {
+				c.State, c.OpenedAt = ConvOpen, at
+			}
+			// A direct conversation comes back to life with a new message;
+			// a held one is now with whoever got this message.
+			if c.Agent == "" && c.Queue == "" && (c.State == ConvClosed && at.After(c.ClosedAt) || c.State == ConvHeld && m.EmployeeID != "") {
+				c.State, c.OpenedAt, c.ClosedAt, c.ClosedBy, c.CloseReason = ConvOpen, at, time.Time{}, "", ""
+			}
+			c.Messages = append(c.Messages, m.ID)
+			if at.After(c.LastActivity) {
+				c.LastActivity = at
+			}
+		}
+		if !changed {
 			return false, nil
 		}
-		if !exists {
-			c.State, c.OpenedAt = ConvOpen, at
-		}
-		// A direct conversation comes back to life with a new message; a
-		// held one is now with whoever got this message.
-		if c.Agent == "" && c.Queue == "" && (c.State == ConvClosed && at.After(c.ClosedAt) || c.State == ConvHeld && m.EmployeeID != "") {
-			c.State, c.OpenedAt, c.ClosedAt, c.ClosedBy, c.CloseReason = ConvOpen, at, time.Time{}, "", ""
-		}
-		c.Messages = append(c.Messages, m.ID)
 		// Ids are ULIDs: sorting keeps the history in acceptance order
 		// whatever order the archive announced them in.
 		slices.Sort(c.Messages)
 		if len(c.Messages) > MaxConversationMessages {
 			c.Messages = c.Messages[len(c.Messages)-MaxConversationMessages:]
-		}
-		if at.After(c.LastActivity) {
-			c.LastActivity = at
 		}
 		return true, nil
 	})
@@ -224,12 +240,26 @@ func (d *Directory) Conversations(ctx context.Context, q ConversationQuery) ([]C
 			held[n.Number.Digits()] = true
 		}
 	}
+	var agentOpen map[string]bool // queue conversations the owner has
+	if q.Owner != "" {
+		a, _, err := d.Agent(ctx, q.Owner)
+		if err != nil {
+			return nil, err
+		}
+		agentOpen = map[string]bool{}
+		for _, k := range a.Open {
+			agentOpen[k] = true
+		}
+	}
 	now := time.Now()
 	out := []Conversation{}
 	for _, k := range keys {
 		biz, _, _ := strings.Cut(k, ".")
 		if q.Business != "" && biz != q.Business.Digits() {
 			continue
+		}
+		if q.Owner != "" && !held[biz] && !agentOpen[k] {
+			continue // neither on a number they hold nor one of their queue conversations
 		}
 		c, _, err := d.conversation(ctx, k)
 		if sms.KindOf(err) == sms.NotFound {

@@ -49,8 +49,10 @@ type Message struct {
 	// arrived: it is filtered and archived as far as it got.
 	Incomplete bool `json:"incomplete,omitempty"`
 	// Route says how an inbound text was routed at ingress: "holder",
-	// "agent", "queued", "menu", "held", "opt_out", "opt_in", "help".
-	// Queue names the queue of a conversation routed to one.
+	// "agent", "queued", "menu", "held", "opt_out", "opt_in", "help"; for
+	// an auto-reply (Source auto), which one: "greeting", "reprompt",
+	// "wait", "auto_reply", "opt_out", "opt_in", "help". Queue names the
+	// queue of a conversation routed to one.
 	Route string `json:"route,omitempty"`
 	Queue string `json:"queue,omitempty"`
 

@@ -85,8 +85,8 @@ func (s *convStage) config() bus.StageConfig {
 }
 
 func (s *convStage) handle(ctx context.Context, batch []*bus.Msg) {
-	// Messages of one conversation are filed one after the other (they
-	// write the same key); conversations in parallel.
+	// The messages of one conversation are filed in one write;
+	// conversations in parallel.
 	groups := map[string][]int{}
 	msgs := make([]*sms.Message, len(batch))
 	for i, in := range batch {
@@ -107,17 +107,23 @@ func (s *convStage) handle(ctx context.Context, batch []*bus.Msg) {
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			for _, i := range idx {
-				in, m := batch[i], msgs[i]
-				if err := s.dir.RecordMessage(ctx, m); err != nil {
-					if k := sms.KindOf(err); k == sms.Unavailable || k == sms.Conflict || k == sms.Internal {
-						s.log.Warn("filing message into its conversation failed; will retry", "id", m.ID, "err", err)
-						_ = in.Nak(backoff(in.Deliveries))
-						continue
-					}
-					s.log.Warn("message has no conversation", "id", m.ID, "code", sms.CodeOf(err))
+			ms := make([]*sms.Message, len(idx))
+			for j, i := range idx {
+				ms[j] = msgs[i]
+			}
+			err := s.dir.RecordMessages(ctx, ms)
+			if k := sms.KindOf(err); err != nil && (k == sms.Unavailable || k == sms.Conflict || k == sms.Internal) {
+				s.log.Warn("filing messages into their conversation failed; will retry", "id", ms[0].ID, "n", len(ms), "err", err)
+				for _, i := range idx {
+					_ = batch[i].Nak(backoff(batch[i].Deliveries))
 				}
-				_ = in.Ack()
+				return
+			}
+			if err != nil {
+				s.log.Warn("messages have no conversation", "id", ms[0].ID, "code", sms.CodeOf(err))
+			}
+			for _, i := range idx {
+				_ = batch[i].Ack()
 			}
 		}()
 	}

@@ -47,6 +47,13 @@ type WebhookPayload struct {
 	Verdict  sms.Verdict   `json:"verdict"`
 	Findings []sms.Finding `json:"findings,omitempty"`
 	At       time.Time     `json:"accepted_at"`
+	// Conversation is the id to answer through
+	// (POST /v1/conversations/{id}/messages); Route says how the text
+	// reached this employee (holder, agent, opt_out, help) and Queue the
+	// queue of an agent's conversation.
+	Conversation string `json:"conversation"`
+	Route        string `json:"route,omitempty"`
+	Queue        string `json:"queue,omitempty"`
 }
 
 // moStage consumes ARCHIVED inbound messages and hands them to the
@@ -176,6 +183,7 @@ func (s *moStage) post(ctx context.Context, e numbers.Employee, m *sms.Message) 
 	body, _ := json.Marshal(WebhookPayload{
 		Type: "message.inbound", ID: m.ID, From: m.From.E164(), To: m.To.E164(), Body: m.Body,
 		Verdict: m.Verdict, Findings: m.Findings, At: m.AcceptedAt,
+		Conversation: numbers.ConversationKey(m.BusinessNumber(), m.CustomerNumber()), Route: m.Route, Queue: m.Queue,
 	})
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, e.WebhookURL, bytes.NewReader(body))
 	if err != nil {
