@@ -1,0 +1,540 @@
+package app
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"slices"
+	"time"
+
+	"github.com/smsgw/smsgw/archive"
+	"github.com/smsgw/smsgw/config"
+	"github.com/smsgw/smsgw/internal/bus"
+	"github.com/smsgw/smsgw/sms"
+)
+
+// archiveLog is this node's part in the archive's one global Merkle log.
+// Every archived record — message, event, audit entry — has a log index;
+// a segment holds a consecutive range of them and says so in its header,
+// so the log is the concatenation of the segments in index order.
+//
+// Log positions are handed out through the "head" record of the
+// archive_log bucket, changed only by revision compare-and-set:
+//
+//	head = {next, segments: [{key, first, count, state, ...}]}
+//
+// A writer (1) reserves [next, next+count) for a new segment key K
+// (state open); (2) maps every record's dedupe key to K in archive_ids;
+// (3) PUTs K put-if-absent with its range in the header — on errors it
+// retries the same bytes under the same key, so a rewrite reuses the
+// reserved range; (4) marks K written.
+//
+// A crash or a give-up between (1) and (3) leaves K open. Whoever next
+// has to decide about K — a redelivered record mapped to K, or the
+// checkpointer once K has been open for sealAfter — seals it: it PUTs a
+// void segment for K's range under the same key K, put-if-absent. Exactly
+// one of the data segment and the void lands (a late PUT from a slow
+// writer finds the key taken and reads what is there). A record whose
+// reservation was voided is written again under a new reservation. So a
+// reserved range always ends up holding its records or an explicit void
+// placeholder that verify reports: never a silent gap, never a record
+// twice.
+//
+// The checkpointer (archive_checkpoint.go) folds written and void segments
+// into the tree in index order ("tree" record), drops them from head, and
+// signs checkpoints.
+type archiveLog struct {
+	store     archive.Store
+	state     *bus.KV // archive_log
+	ids       *bus.KV // archive_ids: record dedupe key -> segment key
+	signer    *archive.Signer
+	retention time.Duration
+	node      string
+	log       *slog.Logger
+
+	// putTimeout bounds a writer's attempts to PUT its segment; sealAfter
+	// is how long a reservation may stay open before the checkpointer
+	// seals it (well above putTimeout, so a live writer is never raced
+	// in practice — put-if-absent keeps it safe if it is).
+	putTimeout time.Duration
+	sealAfter  time.Duration
+	// interval and heartbeat: see config.Archive.
+	interval, heartbeat time.Duration
+	// tick is how often the checkpointer folds segments into the tree.
+	tick time.Duration
+}
+
+// Segment states in head.
+const (
+	segOpen    = "open"
+	segWritten = "written"
+	segVoid    = "void"
+)
+
+// maxHeadSegments bounds head: beyond it the tree is not advancing (the
+// checkpointer is stalled, see its errors) and reservations are refused,
+// which holds messages back rather than archiving them where no checkpoint
+// will cover them.
+const maxHeadSegments = 4000
+
+const headKey, treeKey = "head", "tree"
+
+type logEntry struct {
+	Key     string    `json:"key"`
+	First   int64     `json:"first"`
+	Count   int       `json:"count"`
+	Source  string    `json:"source"`
+	State   string    `json:"state"`
+	At      time.Time `json:"at"` // reserved at
+	Node    string    `json:"node,omitempty"`
+	Version string    `json:"version,omitempty"` // object version written (S3)
+}
+
+type logHead struct {
+	Next     int64      `json:"next"`
+	Segments []logEntry `json:"segments"`
+}
+
+type logTree struct {
+	Tree       archive.Tree `json:"tree"`
+	Started    time.Time    `json:"started"` // when the log began: the first interval counts from here
+	SignedSize int64        `json:"signed_size"`
+	SignedAt   time.Time    `json:"signed_at"`
+	SignedKey  string       `json:"signed_key,omitempty"`
+}
+
+// errVoided: the segment's reservation was sealed void before its PUT
+// landed; its records are not archived and must be written again.
+var errVoided = errors.New("archive segment reservation was voided before it was written")
+
+// DefaultSigningKeyName names generated keys and so the log's origin.
+const DefaultSigningKeyName = "smsgw-archive"
+
+func newArchiveLog(cfg config.Config, st archive.Store, b *bus.Bus, log *slog.Logger) (*archiveLog, error) {
+	a := cfg.Archive
+	if a.CheckpointInterval < time.Second || a.CheckpointInterval > time.Minute {
+		return nil, sms.Errorf(sms.Invalid, "bad_config", "archive.checkpoint_interval: must be between 1s and 60s (got %s)", a.CheckpointInterval)
+	}
+	if a.CheckpointHeartbeat < a.CheckpointInterval || a.CheckpointHeartbeat > 24*time.Hour {
+		return nil, sms.Errorf(sms.Invalid, "bad_config", "archive.checkpoint_heartbeat: must be between archive.checkpoint_interval and 24h (got %s)", a.CheckpointHeartbeat)
+	}
+	signer, err := ArchiveSigner(cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	return &archiveLog{
+		store: st, state: b.KV(bus.BucketArchiveLog), ids: b.KV(bus.BucketArchiveIDs), signer: signer,
+		retention: time.Duration(a.RetentionDays) * 24 * time.Hour, node: cfg.Node, log: log.With("component", "archive-log"),
+		putTimeout: time.Minute, sealAfter: 3 * time.Minute,
+		interval: a.CheckpointInterval, heartbeat: a.CheckpointHeartbeat,
+		tick: min(time.Second, a.CheckpointInterval/2),
+	}, nil
+}
+
+// ArchiveSigner loads the checkpoint signing key. With the s3 backend the
+// key file must be configured: a production key is never generated
+// silently. With the local (development) backend and no file configured, a
+// key is generated into <data_dir>/archive-signing.key on first start,
+// with a loud warning.
+func ArchiveSigner(cfg config.Config, log *slog.Logger) (*archive.Signer, error) {
+	file := cfg.Archive.SigningKeyFile
+	if file == "" {
+		if cfg.Archive.Backend == "s3" {
+			return nil, sms.Errorf(sms.Invalid, "bad_config",
+				"archive.signing_key_file: required when archive.backend is s3: the key that signs the archive's checkpoints is never generated "+
+					"silently in production; create one with `smsgw archive keygen --out FILE`, keep it secret, and give its .pub to whoever runs `smsgw archive verify`")
+		}
+		file = filepath.Join(cfg.DataDir, "archive-signing.key")
+		if _, err := os.Stat(file); errors.Is(err, os.ErrNotExist) {
+			vkey, err := archive.WriteKeyFile(file, DefaultSigningKeyName)
+			if err != nil {
+				return nil, fmt.Errorf("generating the archive signing key: %w", err)
+			}
+			if log != nil {
+				log.Warn("GENERATED A NEW ARCHIVE SIGNING KEY — development only: checkpoints of this local archive are signed with a key "+
+					"created just now in the data dir; in production set archive.signing_key_file to a key made with `smsgw archive keygen`",
+					"file", file, "verifier_key", vkey)
+			}
+		}
+	}
+	return archive.LoadSigner(file)
+}
+
+// getJSON reads key into v; rev 0 when absent.
+func (l *archiveLog) getJSON(ctx context.Context, key string, v any) (uint64, error) {
+	e, err := l.state.Get(ctx, key)
+	if sms.KindOf(err) == sms.NotFound {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	if err := json.Unmarshal(e.Value, v); err != nil {
+		return 0, fmt.Errorf("decoding archive log %s: %w", key, err)
+	}
+	return e.Revision, nil
+}
+
+// putJSON writes key if its revision is still rev (0: if absent).
+func (l *archiveLog) putJSON(ctx context.Context, key string, v any, rev uint64) error {
+	data, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	if rev == 0 {
+		_, err = l.state.Create(ctx, key, data)
+	} else {
+		_, err = l.state.Update(ctx, key, data, rev)
+	}
+	return err
+}
+
+// update applies f to a record under compare-and-set, retrying on
+// conflicts. f may return errNoChange to leave the record as it is.
+func (l *archiveLog) update(ctx context.Context, key string, fresh func() any, f func(v any) error) error {
+	for attempt := 0; ; attempt++ {
+		v := fresh()
+		rev, err := l.getJSON(ctx, key, v)
+		if err != nil {
+			return err
+		}
+		if err := f(v); errors.Is(err, errNoChange) {
+			return nil
+		} else if err != nil {
+			return err
+		}
+		err = l.putJSON(ctx, key, v, rev)
+		if sms.KindOf(err) != sms.Conflict {
+			return err
+		}
+		if attempt == 200 {
+			return fmt.Errorf("updating archive log %s: too much contention", key)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Duration(rand.IntN(1+min(attempt, 20))) * time.Millisecond):
+		}
+	}
+}
+
+var errNoChange = errors.New("no change")
+
+func (l *archiveLog) updateHead(ctx context.Context, f func(h *logHead) error) error {
+	return l.update(ctx, headKey, func() any { return &logHead{} }, func(v any) error { return f(v.(*logHead)) })
+}
+
+// reserve takes the next count log positions for segment key.
+func (l *archiveLog) reserve(ctx context.Context, key, source string, count int, at time.Time) (logEntry, error) {
+	var e logEntry
+	err := l.updateHead(ctx, func(h *logHead) error {
+		if len(h.Segments) >= maxHeadSegments {
+			return sms.Errorf(sms.Unavailable, "archive_log_stalled",
+				"archive log: %d segments are waiting to be folded into the tree; the checkpointer is stalled (see its errors)", len(h.Segments))
+		}
+		e = logEntry{Key: key, First: h.Next, Count: count, Source: source, State: segOpen, At: at.UTC(), Node: l.node}
+		h.Next += int64(count)
+		h.Segments = append(h.Segments, e)
+		return nil
+	})
+	if err != nil {
+		return logEntry{}, fmt.Errorf("reserving archive log positions: %w", err)
+	}
+	return e, nil
+}
+
+// finish records the outcome of an open segment.
+func (l *archiveLog) finish(ctx context.Context, key, state, version string) error {
+	return l.updateHead(ctx, func(h *logHead) error {
+		for i := range h.Segments {
+			if s := &h.Segments[i]; s.Key == key {
+				if s.State != segOpen {
+					return errNoChange
+				}
+				s.State, s.Version = state, version
+				return nil
+			}
+		}
+		return errNoChange
+	})
+}
+
+// entry finds key in head.
+func (l *archiveLog) entry(ctx context.Context, key string) (logEntry, bool, error) {
+	var h logHead
+	if _, err := l.getJSON(ctx, headKey, &h); err != nil {
+		return logEntry{}, false, err
+	}
+	for _, s := range h.Segments {
+		if s.Key == key {
+			return s, true, nil
+		}
+	}
+	return logEntry{}, false, nil
+}
+
+// write archives recs as one segment under key: reserve, map, put,
+// confirm. nil means every record is archived in key; an error means none
+// is (the reservation is sealed void, now or later by someone else).
+func (l *archiveLog) write(ctx context.Context, key, source string, recs []archive.Record, dedupe []string, now time.Time) error {
+	e, err := l.reserve(ctx, key, source, len(recs), now)
+	if err != nil {
+		return err
+	}
+	until := now.Add(l.retention)
+	vals := make([][]byte, len(dedupe))
+	for i := range vals {
+		vals[i] = []byte(key)
+	}
+	for _, err := range l.ids.PutBatch(ctx, dedupe, vals) {
+		if err != nil {
+			l.giveUp(ctx, e, "the writer could not record which segment holds its records")
+			return fmt.Errorf("mapping records to %s: %w", key, err)
+		}
+	}
+	data, _, err := archive.EncodeLogSegment(archive.SegmentInfo{Key: key, First: e.First, Source: source, Created: now, RetainUntil: until}, recs)
+	if err != nil {
+		l.giveUp(ctx, e, "the writer could not encode the segment")
+		return err
+	}
+	pctx, cancel := context.WithTimeout(ctx, l.putTimeout)
+	defer cancel()
+	var putErr error
+	for attempt := 0; ; attempt++ {
+		var oi archive.ObjectInfo
+		oi, putErr = l.store.Put(pctx, key, data, until)
+		if putErr == nil {
+			if err := l.finish(ctx, key, segWritten, oi.VersionID); err != nil {
+				// The segment is written; the checkpointer finds it when it
+				// seals the still-open entry and marks it written.
+				l.log.Warn("marking archive segment written failed; the checkpointer will", "segment", key, "err", err)
+			}
+			return nil
+		}
+		if errors.Is(putErr, archive.ErrExists) {
+			// An earlier attempt landed after all, or someone sealed the
+			// reservation: read what holds the key.
+			state, version, err := l.holder(ctx, e)
+			if err != nil {
+				return err
+			}
+			_ = l.finish(ctx, key, state, version)
+			if state == segVoid {
+				return errVoided
+			}
+			return nil
+		}
+		l.log.Warn("writing archive segment failed; retrying the same segment", "segment", key, "first", e.First, "records", len(recs), "attempt", attempt+1, "err", putErr)
+		select {
+		case <-pctx.Done():
+			l.giveUp(ctx, e, "the writer gave up after "+l.putTimeout.String())
+			return fmt.Errorf("writing segment %s: %w", key, putErr)
+		case <-time.After(min(time.Duration(100<<min(attempt, 6))*time.Millisecond, 5*time.Second)):
+		}
+	}
+}
+
+// giveUp seals a reservation its writer abandons, best effort: if the
+// store is down this fails too and the reservation is sealed later.
+func (l *archiveLog) giveUp(ctx context.Context, e logEntry, reason string) {
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	if _, err := l.seal(sctx, e, reason); err != nil {
+		l.log.Warn("sealing an abandoned archive reservation failed; it will be sealed later", "segment", e.Key, "first", e.First, "err", err)
+	}
+}
+
+// seal settles an open reservation: it PUTs a void segment for e's range
+// under e's key, put-if-absent, and records what now holds the key
+// (segWritten when the data segment got there first).
+func (l *archiveLog) seal(ctx context.Context, e logEntry, reason string) (string, error) {
+	now := time.Now().UTC()
+	recs := archive.VoidRecords(e.First, e.Count, reason, now)
+	data, _, err := archive.EncodeLogSegment(archive.SegmentInfo{Key: e.Key, First: e.First, Source: e.Source, Void: reason,
+		Created: now, RetainUntil: now.Add(l.retention)}, recs)
+	if err != nil {
+		return "", err
+	}
+	state, version := segVoid, ""
+	oi, err := l.store.Put(ctx, e.Key, data, now.Add(l.retention))
+	switch {
+	case errors.Is(err, archive.ErrExists):
+		if state, version, err = l.holder(ctx, e); err != nil {
+			return "", err
+		}
+	case err != nil:
+		return "", fmt.Errorf("sealing %s: %w", e.Key, err)
+	default:
+		version = oi.VersionID
+		l.log.Warn("archive reservation sealed void", "segment", e.Key, "first", e.First, "count", e.Count, "reason", reason)
+	}
+	if err := l.finish(ctx, e.Key, state, version); err != nil {
+		return "", err
+	}
+	return state, nil
+}
+
+// holder reads the object under e's key (its original version) and says
+// whether it is the data segment or a void.
+func (l *archiveLog) holder(ctx context.Context, e logEntry) (state, version string, err error) {
+	data, version, err := readOriginal(ctx, l.store, e.Key)
+	if err != nil {
+		return "", "", fmt.Errorf("reading %s: %w", e.Key, err)
+	}
+	info, err := archive.ReadSegmentInfo(data)
+	if err != nil {
+		return "", "", fmt.Errorf("reading %s: %w", e.Key, err)
+	}
+	if info.First != e.First || info.Count != e.Count {
+		return "", "", sms.Errorf(sms.Permanent, "archive_log_corrupt", "segment %s holds log indexes [%d, %d), its reservation [%d, %d)",
+			e.Key, info.First, info.First+int64(info.Count), e.First, e.First+int64(e.Count))
+	}
+	if info.Void != "" {
+		return segVoid, version, nil
+	}
+	return segWritten, version, nil
+}
+
+// readOriginal reads key's first version (the one written put-if-absent
+// and locked) on a versioned store, the object otherwise.
+func readOriginal(ctx context.Context, st archive.Store, key string) ([]byte, string, error) {
+	vst, ok := st.(archive.VersionedStore)
+	if !ok {
+		data, _, err := st.Get(ctx, key)
+		return data, "", err
+	}
+	var first string
+	err := vst.ListVersions(ctx, key, func(ov archive.ObjectVersion) error {
+		if ov.Key == key && !ov.DeleteMarker && first == "" {
+			first = ov.VersionID
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, "", err
+	}
+	if first == "" {
+		return nil, "", archive.ErrNotFound
+	}
+	data, err := vst.GetVersion(ctx, key, first)
+	return data, first, err
+}
+
+// archivedIn reports the segment holding the record with this dedupe key,
+// if one does. An open reservation is sealed first, so that the answer
+// stays true: after "not archived" no late PUT can archive it after all.
+// An error means it cannot tell; the caller must not write.
+func (l *archiveLog) archivedIn(ctx context.Context, dedupe string) (string, bool, error) {
+	ent, err := l.ids.Get(ctx, dedupe)
+	if sms.KindOf(err) == sms.NotFound {
+		return "", false, nil
+	}
+	if err != nil {
+		return "", false, err
+	}
+	key := string(ent.Value)
+	e, found, err := l.entry(ctx, key)
+	if err != nil {
+		return "", false, err
+	}
+	if found {
+		state := e.State
+		if state == segOpen {
+			if state, err = l.seal(ctx, e, "a record of the segment was redelivered before the segment was written (writer crashed or gave up)"); err != nil {
+				return "", false, err
+			}
+		}
+		return key, state == segWritten, nil
+	}
+	// Folded into the tree long ago: the store says what it is.
+	data, _, err := readOriginal(ctx, l.store, key)
+	if errors.Is(err, archive.ErrNotFound) {
+		// Reservations are made before records are mapped, and leave head
+		// only once written or void: this cannot happen unless the store
+		// lost the object. Writing the record again is the safe side.
+		l.log.Error("archive segment a record was mapped to is missing from the store", "segment", key)
+		return "", false, nil
+	}
+	if err != nil {
+		return "", false, err
+	}
+	info, err := archive.ReadSegmentInfo(data)
+	if err != nil {
+		return "", false, err
+	}
+	return key, info.Void == "", nil
+}
+
+// pendingRecord is one record a stage wants archived.
+type pendingRecord struct {
+	in     *bus.Msg
+	rec    archive.Record
+	dedupe string
+}
+
+// archiveBatch archives the records of a batch exactly once: duplicates in
+// the batch and redelivered records already archived are skipped, the rest
+// go into one new segment. It returns, per record, the segment key
+// holding it ("" when it could not be archived now: nak it).
+func (l *archiveLog) archiveBatch(ctx context.Context, source string, recs []pendingRecord, now time.Time, prepare func(key string, r *pendingRecord)) []string {
+	out := make([]string, len(recs))
+	first := map[string]int{}
+	var fresh []int
+	var dups [][2]int
+	for i := range recs {
+		r := &recs[i]
+		if j, ok := first[r.dedupe]; ok {
+			dups = append(dups, [2]int{i, j})
+			continue
+		}
+		first[r.dedupe] = i
+		if r.in != nil && r.in.Deliveries > 1 {
+			seg, ok, err := l.archivedIn(ctx, r.dedupe)
+			if err != nil {
+				l.log.Warn("checking the archive for a redelivered record failed; will retry", "source", source, "id", r.rec.ID, "err", err)
+				continue
+			}
+			if ok {
+				out[i] = seg
+				continue
+			}
+		}
+		fresh = append(fresh, i)
+	}
+	if len(fresh) > 0 {
+		key := archive.NewSegmentKey(now)
+		batch := make([]archive.Record, len(fresh))
+		dedupe := make([]string, len(fresh))
+		for k, i := range fresh {
+			if prepare != nil {
+				prepare(key, &recs[i])
+			}
+			batch[k], dedupe[k] = recs[i].rec, recs[i].dedupe
+		}
+		if err := l.write(ctx, key, source, batch, dedupe, now); err != nil {
+			l.log.Warn("writing archive segment failed; will retry", "source", source, "segment", key, "records", len(batch), "err", err)
+		} else {
+			for _, i := range fresh {
+				out[i] = key
+			}
+			l.log.Debug("segment written", "source", source, "segment", key, "records", len(batch))
+		}
+	}
+	for _, d := range dups {
+		out[d[0]] = out[d[1]]
+	}
+	return out
+}
+
+// sortedSegments returns head's segments in log order.
+func sortedSegments(h logHead) []logEntry {
+	s := slices.Clone(h.Segments)
+	slices.SortFunc(s, func(a, b logEntry) int { return cmp.Compare(a.First, b.First) })
+	return s
+}

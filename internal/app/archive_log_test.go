@@ -1,0 +1,357 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/smsgw/smsgw/archive"
+	"github.com/smsgw/smsgw/config"
+	"github.com/smsgw/smsgw/internal/bus"
+	"github.com/smsgw/smsgw/internal/testenv"
+	"github.com/smsgw/smsgw/sms"
+)
+
+func testArchiveLog(t *testing.T, st archive.Store) *archiveLog {
+	t.Helper()
+	b := testenv.OpenBus(t)
+	cfg := config.Defaults()
+	cfg.DataDir = t.TempDir()
+	cfg.Node = "t"
+	cfg.Archive.CheckpointInterval = time.Second
+	cfg.Archive.CheckpointHeartbeat = 2 * time.Second
+	l, err := newArchiveLog(cfg, st, b, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l
+}
+
+func localStore(t *testing.T) *archive.LocalStore {
+	t.Helper()
+	st, err := archive.NewLocalStore(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+func msgRecords(n int) []pendingRecord {
+	now := time.Now().UTC()
+	out := make([]pendingRecord, n)
+	for i := range out {
+		id := sms.NewMessageID()
+		m := &sms.Message{ID: id, Direction: sms.Outbound, From: "+14155550100", To: "+14155550199", Body: "hello", AcceptedAt: now}
+		out[i] = pendingRecord{in: &bus.Msg{Deliveries: 1}, dedupe: string(id), rec: archive.Record{Kind: archive.KindMessage, ID: id, Message: m, ArchivedAt: now}}
+	}
+	return out
+}
+
+func redelivered(recs []pendingRecord) []pendingRecord {
+	out := make([]pendingRecord, len(recs))
+	for i, r := range recs {
+		r.in = &bus.Msg{Deliveries: 2}
+		out[i] = r
+	}
+	return out
+}
+
+// settle folds everything into the tree and signs a checkpoint.
+func settle(t *testing.T, l *archiveLog) string {
+	t.Helper()
+	ctx := context.Background()
+	if err := l.advance(ctx); err != nil {
+		t.Fatal(err)
+	}
+	key, err := l.checkpoint(ctx, time.Now().Add(time.Hour))
+	if err != nil || key == "" {
+		t.Fatalf("checkpoint = %q, %v", key, err)
+	}
+	return key
+}
+
+func verifyLog(t *testing.T, l *archiveLog) *archive.Report {
+	t.Helper()
+	rep, err := archive.Verify(context.Background(), l.store, archive.VerifyConfig{VerifierKeys: []string{l.signer.VerifierKey()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !rep.OK() {
+		var b strings.Builder
+		rep.WriteText(&b)
+		t.Fatalf("verify:\n%s", b.String())
+	}
+	return rep
+}
+
+func countIDs(t *testing.T, st archive.Store) map[sms.MessageID]int {
+	t.Helper()
+	ctx := context.Background()
+	n := map[sms.MessageID]int{}
+	err := st.List(ctx, archive.SegmentPrefix, func(oi archive.ObjectInfo) error {
+		data, _, err := st.Get(ctx, oi.Key)
+		if err != nil {
+			return err
+		}
+		seg, err := archive.DecodeSegment(data)
+		if err != nil {
+			return err
+		}
+		for _, r := range seg.Records {
+			if r.Kind != archive.KindVoid {
+				n[r.ID]++
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// TestArchiveLogCrashBeforePut: a writer reserved positions and mapped
+// its records, then died before its PUT. The redelivered records seal
+// the reservation void and are written once, at new positions; verify
+// accounts for every index.
+func TestArchiveLogCrashBeforePut(t *testing.T) {
+	ctx := context.Background()
+	l := testArchiveLog(t, localStore(t))
+	before := msgRecords(3)
+	if got := l.archiveBatch(ctx, archive.SourceMessages, before, time.Now(), nil); got[0] == "" {
+		t.Fatal("first batch not archived")
+	}
+	// The crashed writer: reservation and map, no PUT.
+	lost := msgRecords(4)
+	key := archive.NewSegmentKey(time.Now())
+	e, err := l.reserve(ctx, key, archive.SourceMessages, len(lost), time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range lost {
+		if _, err := l.ids.Put(ctx, r.dedupe, []byte(key)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Another writer takes the next positions meanwhile.
+	l.archiveBatch(ctx, archive.SourceMessages, msgRecords(2), time.Now(), nil)
+
+	got := l.archiveBatch(ctx, archive.SourceMessages, redelivered(lost), time.Now(), nil)
+	for i, k := range got {
+		if k == "" || k == key {
+			t.Fatalf("redelivered record %d archived in %q, want a new segment", i, k)
+		}
+	}
+	// The dead writer's late PUT cannot land any more.
+	data, _, _ := archive.EncodeLogSegment(archive.SegmentInfo{Key: key, First: e.First}, []archive.Record{lost[0].rec})
+	if _, err := l.store.Put(ctx, key, data, time.Now()); !errors.Is(err, archive.ErrExists) {
+		t.Fatalf("late PUT of the sealed segment: %v, want ErrExists", err)
+	}
+	// A further redelivery finds them archived, not written again.
+	again := l.archiveBatch(ctx, archive.SourceMessages, redelivered(lost), time.Now(), nil)
+	for i := range again {
+		if again[i] != got[i] {
+			t.Errorf("second redelivery of record %d: %q, want %q", i, again[i], got[i])
+		}
+	}
+	settle(t, l)
+	rep := verifyLog(t, l)
+	if rep.LogSize != 13 || rep.Voided != 4 || rep.Records != 9 {
+		t.Errorf("log size %d, voided %d, records %d; want 13, 4, 9", rep.LogSize, rep.Voided, rep.Records)
+	}
+	if !strings.Contains(strings.Join(rep.Notes, "\n"), "log indexes [3, 7) are void") {
+		t.Errorf("notes do not explain the void: %v", rep.Notes)
+	}
+	for id, n := range countIDs(t, l.store) {
+		if n != 1 {
+			t.Errorf("%s archived %d times", id, n)
+		}
+	}
+}
+
+// flakyStore fails the first failures Puts, and can run a hook before a
+// Put (a concurrent sealer).
+type flakyStore struct {
+	archive.Store
+	mu       sync.Mutex
+	failures int
+	before   func(key string)
+}
+
+func (f *flakyStore) Put(ctx context.Context, key string, data []byte, until time.Time) (archive.ObjectInfo, error) {
+	f.mu.Lock()
+	fail := f.failures > 0
+	if fail {
+		f.failures--
+	}
+	hook := f.before
+	f.before = nil
+	f.mu.Unlock()
+	if hook != nil {
+		hook(key)
+	}
+	if fail {
+		return archive.ObjectInfo{}, errors.New("store unavailable")
+	}
+	return f.Store.Put(ctx, key, data, until)
+}
+
+// TestArchiveLogRetriesSameSegment: PUT errors are retried with the same
+// key and range, so nothing is reserved twice.
+func TestArchiveLogRetriesSameSegment(t *testing.T) {
+	ctx := context.Background()
+	fs := &flakyStore{Store: localStore(t), failures: 2}
+	l := testArchiveLog(t, fs)
+	got := l.archiveBatch(ctx, archive.SourceMessages, msgRecords(5), time.Now(), nil)
+	if got[0] == "" {
+		t.Fatal("not archived after transient errors")
+	}
+	var h logHead
+	l.getJSON(ctx, headKey, &h)
+	if h.Next != 5 || len(h.Segments) != 1 || h.Segments[0].State != segWritten || h.Segments[0].Key != got[0] {
+		t.Errorf("head = %+v, want one written segment at [0, 5)", h)
+	}
+	settle(t, l)
+	verifyLog(t, l)
+}
+
+// TestArchiveLogWriterLosesToSealer: a slow writer whose reservation was
+// sealed meanwhile learns that its records are not archived.
+func TestArchiveLogWriterLosesToSealer(t *testing.T) {
+	ctx := context.Background()
+	fs := &flakyStore{Store: localStore(t)}
+	l := testArchiveLog(t, fs)
+	fs.before = func(key string) {
+		e, found, err := l.entry(ctx, key)
+		if err != nil || !found {
+			t.Errorf("entry %s: %v %v", key, found, err)
+			return
+		}
+		if _, err := l.seal(ctx, e, "test: sealed under a slow writer"); err != nil {
+			t.Error(err)
+		}
+	}
+	recs := msgRecords(3)
+	got := l.archiveBatch(ctx, archive.SourceMessages, recs, time.Now(), nil)
+	if got[0] != "" {
+		t.Fatalf("records reported archived in %s, whose reservation was sealed void", got[0])
+	}
+	got = l.archiveBatch(ctx, archive.SourceMessages, redelivered(recs), time.Now(), nil)
+	if got[0] == "" {
+		t.Fatal("redelivered records not archived")
+	}
+	settle(t, l)
+	rep := verifyLog(t, l)
+	if rep.Voided != 3 || rep.Records != 3 {
+		t.Errorf("voided %d, records %d; want 3, 3", rep.Voided, rep.Records)
+	}
+}
+
+// TestArchiveLogSealsStaleReservation: a reservation nobody comes back
+// for is sealed by the checkpointer after sealAfter, so the tree moves on.
+func TestArchiveLogSealsStaleReservation(t *testing.T) {
+	ctx := context.Background()
+	l := testArchiveLog(t, localStore(t))
+	if _, err := l.reserve(ctx, archive.NewSegmentKey(time.Now()), archive.SourceEvents, 2, time.Now().Add(-time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	l.archiveBatch(ctx, archive.SourceMessages, msgRecords(2), time.Now(), nil)
+	settle(t, l)
+	var tr logTree
+	l.getJSON(ctx, treeKey, &tr)
+	var h logHead
+	l.getJSON(ctx, headKey, &h)
+	if tr.Tree.Size() != 4 || len(h.Segments) != 0 {
+		t.Errorf("tree size %d, head %+v; want 4 and nothing left in head", tr.Tree.Size(), h)
+	}
+	rep := verifyLog(t, l)
+	if rep.Voided != 2 || rep.SignedSize != 4 {
+		t.Errorf("voided %d, signed %d", rep.Voided, rep.SignedSize)
+	}
+}
+
+// TestArchiveLogCheckpointCadence: checkpoints come interval after the
+// last one while records arrive, and every heartbeat when idle.
+func TestArchiveLogCheckpointCadence(t *testing.T) {
+	ctx := context.Background()
+	l := testArchiveLog(t, localStore(t)) // interval 1s, heartbeat 2s
+	if err := l.advance(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var tr logTree
+	l.getJSON(ctx, treeKey, &tr)
+	t0 := tr.Started
+	due := func(at time.Duration) bool {
+		t.Helper()
+		k, err := l.checkpoint(ctx, t0.Add(at))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return k != ""
+	}
+	if due(1500 * time.Millisecond) {
+		t.Errorf("a checkpoint of the empty log before the heartbeat")
+	}
+	if !due(2100 * time.Millisecond) {
+		t.Errorf("no heartbeat checkpoint when idle")
+	}
+	l.archiveBatch(ctx, archive.SourceMessages, msgRecords(1), time.Now(), nil)
+	if err := l.advance(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if due(2500 * time.Millisecond) {
+		t.Errorf("a checkpoint before the interval passed")
+	}
+	if !due(3200 * time.Millisecond) {
+		t.Errorf("no checkpoint an interval after records arrived")
+	}
+	if due(4500 * time.Millisecond) {
+		t.Errorf("a checkpoint with nothing new before the heartbeat")
+	}
+	var n int
+	l.store.List(ctx, archive.CheckpointPrefix, func(archive.ObjectInfo) error { n++; return nil })
+	if n != 2 {
+		t.Errorf("%d checkpoint objects, want 2", n)
+	}
+	verifyLog(t, l)
+}
+
+func TestArchiveSigningKey(t *testing.T) {
+	cfg := config.Defaults()
+	cfg.DataDir = t.TempDir()
+	cfg.Archive.Backend = "s3"
+	if _, err := ArchiveSigner(cfg, nil); err == nil || !strings.Contains(err.Error(), "archive.signing_key_file: required when archive.backend is s3") {
+		t.Errorf("s3 without a key: %v", err)
+	}
+	cfg.Archive.SigningKeyFile = filepath.Join(cfg.DataDir, "missing.key")
+	if _, err := ArchiveSigner(cfg, nil); err == nil {
+		t.Errorf("a configured key file that does not exist was accepted")
+	}
+	cfg.Archive.Backend, cfg.Archive.SigningKeyFile = "local", ""
+	var logs testenv.SyncBuffer
+	s, err := ArchiveSigner(cfg, slog.New(slog.NewTextHandler(&logs, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(logs.String(), "GENERATED A NEW ARCHIVE SIGNING KEY") || !strings.Contains(logs.String(), s.VerifierKey()) {
+		t.Errorf("no loud log line for the generated key: %s", logs.String())
+	}
+	if st, err := os.Stat(filepath.Join(cfg.DataDir, "archive-signing.key")); err != nil || st.Mode().Perm() != 0o600 {
+		t.Errorf("generated key file: %v %v", st, err)
+	}
+	again, err := ArchiveSigner(cfg, nil)
+	if err != nil || again.VerifierKey() != s.VerifierKey() {
+		t.Errorf("second start did not reuse the key: %v", err)
+	}
+	cfg.Archive.CheckpointInterval = 2 * time.Minute
+	if _, err := newArchiveLog(cfg, nil, nil, slog.Default()); err == nil || !strings.Contains(err.Error(), "archive.checkpoint_interval") {
+		t.Errorf("interval over 60s: %v", err)
+	}
+}

@@ -1,0 +1,155 @@
+package app
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/smsgw/smsgw/archive"
+	"github.com/smsgw/smsgw/internal/bus"
+	"github.com/smsgw/smsgw/sms"
+)
+
+// recordStage archives the records of a stream that needs nothing else
+// done with them: EVENTS (status, directory and routing events) and
+// JOURNAL (audit and number-assignment entries). Each batch becomes one
+// segment in the Merkle log, exactly once per record (dedupe key in
+// archive_ids, as for messages); the stream messages are acked once the
+// segment is written.
+type recordStage struct {
+	alog       *archiveLog
+	stream     string
+	durable    string
+	source     string
+	maxRecords int
+	maxAge     time.Duration
+	// decode turns a stream message into its record and dedupe key.
+	decode func(in *bus.Msg, now time.Time) (archive.Record, string, error)
+	log    *slog.Logger
+}
+
+func (s *recordStage) config() bus.StageConfig {
+	return bus.StageConfig{Stream: s.stream, Durable: s.durable, MaxDeliver: -1,
+		Batch: s.maxRecords, MaxWait: s.maxAge, MaxAckPending: max(2*s.maxRecords, 4096)}
+}
+
+func (s *recordStage) handle(ctx context.Context, batch []*bus.Msg) {
+	now := time.Now().UTC()
+	recs := make([]pendingRecord, 0, len(batch))
+	for _, in := range batch {
+		rec, key, err := s.decode(in, now)
+		if err != nil {
+			// Not archivable as a record: report, never loop on it.
+			s.log.Error("undecodable record not archived", "stream", s.stream, "subject", in.Subject, "err", err)
+			_ = in.Term()
+			continue
+		}
+		recs = append(recs, pendingRecord{in: in, rec: rec, dedupe: key})
+	}
+	segs := s.alog.archiveBatch(ctx, s.source, recs, now, nil)
+	for i, seg := range segs {
+		if seg == "" {
+			_ = recs[i].in.Nak(2 * time.Second)
+		} else {
+			_ = recs[i].in.Ack()
+		}
+	}
+}
+
+func (a *App) eventArchiveStage() *recordStage {
+	return &recordStage{alog: a.alog, stream: bus.StreamEvents, durable: bus.ConsumerArchiveEvents, source: archive.SourceEvents,
+		maxRecords: a.cfg.Archive.SegmentMaxRecords, maxAge: max(a.cfg.Archive.SegmentMaxAge, time.Second),
+		decode: decodeEventRecord, log: a.log.With("stage", bus.ConsumerArchiveEvents)}
+}
+
+func (a *App) journalArchiveStage() *recordStage {
+	return &recordStage{alog: a.alog, stream: bus.StreamJournal, durable: bus.ConsumerArchiveJournal, source: archive.SourceJournal,
+		maxRecords: a.cfg.Archive.SegmentMaxRecords, maxAge: a.cfg.Archive.SegmentMaxAge,
+		decode: decodeJournalRecord, log: a.log.With("stage", bus.ConsumerArchiveJournal)}
+}
+
+// decodeEventRecord: an event's dedupe key is the hash of its bytes (the
+// same event published twice is one record).
+func decodeEventRecord(in *bus.Msg, now time.Time) (archive.Record, string, error) {
+	var e sms.Event
+	if err := json.Unmarshal(in.Data, &e); err != nil {
+		return archive.Record{}, "", fmt.Errorf("decoding event: %w", err)
+	}
+	sum := sha256.Sum256(in.Data)
+	return archive.Record{Kind: archive.KindEvent, ID: e.MessageID, Event: &e, ArchivedAt: now}, "ev." + hex.EncodeToString(sum[:16]), nil
+}
+
+func decodeJournalRecord(in *bus.Msg, now time.Time) (archive.Record, string, error) {
+	var e archive.AuditEntry
+	if err := json.Unmarshal(in.Data, &e); err != nil || e.ID == "" {
+		return archive.Record{}, "", fmt.Errorf("decoding journal entry: %v", err)
+	}
+	return archive.Record{Kind: archive.KindAudit, ID: sms.MessageID(e.ID), Audit: &e, ArchivedAt: now}, "jr." + e.ID, nil
+}
+
+// Journal appends audit and number-assignment entries to the archive's
+// Merkle log: Append returns once the entry is durable on JOURNAL; the
+// archive-journal stage writes it into a segment shortly after, once per
+// id however often it is appended. Get one from App.Journal; components
+// that append define their own one-method interface.
+type Journal struct {
+	bus *bus.Bus
+}
+
+// Journal returns the node's journal.
+func (a *App) Journal() *Journal { return &Journal{bus: a.Bus} }
+
+// Append records e and returns its id. ID (a ULID) and At are filled in
+// when empty; Type defaults to archive.AuditAction. An entry must never
+// carry a message body or a secret.
+func (j *Journal) Append(ctx context.Context, e archive.AuditEntry) (string, error) {
+	now := time.Now().UTC()
+	if e.ID == "" {
+		e.ID = sms.NewULID(now)
+	}
+	if e.At.IsZero() {
+		e.At = now
+	}
+	if e.Type == "" {
+		e.Type = archive.AuditAction
+	}
+	switch {
+	case e.Type != archive.AuditAction && e.Type != archive.AuditAssignment:
+		return "", sms.Errorf(sms.Invalid, "bad_audit_entry", "audit entry type %q (want %s or %s)", e.Type, archive.AuditAction, archive.AuditAssignment)
+	case e.Action == "" || e.Actor == "":
+		return "", sms.Errorf(sms.Invalid, "bad_audit_entry", "an audit entry needs an actor and an action")
+	case !validKVToken(e.ID):
+		return "", sms.Errorf(sms.Invalid, "bad_audit_entry", "audit entry id %q: letters, digits, '-' and '_' only", e.ID)
+	}
+	data, err := json.Marshal(e)
+	if err != nil {
+		return "", err
+	}
+	if err := j.bus.Publish(ctx, bus.Out{Subject: bus.SubjJournal + e.Type, MsgID: "journal." + e.ID, Data: data}); err != nil {
+		return "", fmt.Errorf("appending audit entry %s: %w", e.ID, err)
+	}
+	return e.ID, nil
+}
+
+func validKVToken(s string) bool {
+	if s == "" || len(s) > 128 {
+		return false
+	}
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+// archiveStages are the archive stages besides the message stage: events
+// and journal entries into the log.
+func (a *App) archiveStages() []stageSpec {
+	es, js := a.eventArchiveStage(), a.journalArchiveStage()
+	return []stageSpec{{es.config(), es.handle}, {js.config(), js.handle}}
+}
