@@ -117,8 +117,10 @@ func (in *Ingress) checkOptOut(ctx context.Context, m *sms.Message) error {
 // inbound text is already safe.
 func (in *Ingress) sendReplies(ctx context.Context, m *sms.Message, rs []numbers.Reply) {
 	for i, r := range rs {
+		// The reply records the employee the text went to (the number's
+		// holder or the conversation's agent), like any message from the number.
 		rm := &sms.Message{ID: replyID(m.ID, i), Direction: sms.Outbound, From: r.From, To: r.To, Body: r.Body,
-			Carrier: r.Carrier, Source: sms.SourceAuto, Route: r.Kind}
+			EmployeeID: m.EmployeeID, Carrier: r.Carrier, Source: sms.SourceAuto, Route: r.Kind}
 		err := in.accept(ctx, rm, !r.Always)
 		switch {
 		case err == nil:
