@@ -451,11 +451,15 @@ func (v *verifier) scan(ctx context.Context, o object, buf []byte) (*segResult, 
 		r.info.First = -1
 		return r, buf
 	}
-	var changed []int
+	type changedRecord struct {
+		i        int
+		kind, id string
+	}
+	var changed []changedRecord
 	info, buf, err := ScanSegment(data, buf, func(sr *ScannedRecord) {
 		r.leaves = append(r.leaves, sr.Leaf)
 		if !sr.Valid {
-			changed = append(changed, sr.Index)
+			changed = append(changed, changedRecord{sr.Index, sr.Kind, sr.ID})
 		}
 		switch sr.Kind {
 		case KindVoid:
@@ -473,9 +477,9 @@ func (v *verifier) scan(ctx context.Context, o object, buf []byte) (*segResult, 
 		}
 		return -1
 	}
-	for _, i := range changed {
-		v.problem(Problem{Code: "record_changed", Object: o.key, Version: orig.VersionID, Index: at(i),
-			Detail: fmt.Sprintf("record %d of the segment does not match its leaf hash: its content was changed after it was written", i)})
+	for _, c := range changed {
+		v.problem(Problem{Code: "record_changed", Object: o.key, Version: orig.VersionID, Index: at(c.i),
+			Detail: fmt.Sprintf("record %d of the segment (%s %s) does not match its leaf hash: its content was changed after it was written", c.i, c.kind, c.id)})
 	}
 	switch {
 	case err != nil && info.Count > 0 && info.InLog():
