@@ -21,6 +21,9 @@ const (
 	ConvClosed = "closed"
 )
 
+// MaxPrompts bounds the menus sent in a row without a valid choice.
+const MaxPrompts = 4
+
 // MaxConversationMessages bounds the message ids a conversation keeps.
 const MaxConversationMessages = 500
 
@@ -43,6 +46,10 @@ type Conversation struct {
 	CloseReason  string    `json:"close_reason,omitempty"`
 	AutoReplied  bool      `json:"auto_replied,omitempty"` // the number's auto-reply was sent
 	WaitSent     bool      `json:"wait_sent,omitempty"`    // the queue's wait message was sent
+	// Prompts counts menus sent since the customer last picked an option:
+	// after MaxPrompts the menu stops answering (no loop with another
+	// auto-responder) until the conversation times out.
+	Prompts int `json:"prompts,omitempty"`
 	// Messages are the ids of its (archived) messages, oldest first.
 	Messages []sms.MessageID `json:"messages"`
 }

@@ -185,15 +185,18 @@ func (d *Directory) menuFlow(ctx context.Context, n Number, menu Menu, key, body
 	}
 }
 
-// toMenu puts the conversation in menu state and answers with text.
+// toMenu puts the conversation in menu state and answers with text
+// (unless MaxPrompts menus went unanswered already).
 func (d *Directory) toMenu(ctx context.Context, key, text, kind string, reply replyFunc) (Decision, error) {
 	now := time.Now().UTC()
-	entered := false
+	entered, send := false, true
 	_, err := d.changeConversation(ctx, key, func(c *Conversation, exists bool) (bool, error) {
 		entered = c.State != ConvMenu
 		if entered {
-			c.OpenedAt = now
+			c.OpenedAt, c.Prompts = now, 0
 		}
+		c.Prompts++
+		send = c.Prompts <= MaxPrompts
 		c.State, c.Agent, c.ClosedAt, c.ClosedBy, c.CloseReason, c.WaitSent = ConvMenu, "", time.Time{}, "", "", false
 		c.LastActivity = now
 		return true, nil
@@ -204,7 +207,11 @@ func (d *Directory) toMenu(ctx context.Context, key, text, kind string, reply re
 	if entered {
 		d.ev.emit(ctx, sms.StatusConversationMenu, ActorSystem, "", map[string]string{"conversation": key})
 	}
-	return Decision{Route: RouteMenu, Replies: []Reply{reply(kind, text, false)}}, nil
+	dec := Decision{Route: RouteMenu}
+	if send {
+		dec.Replies = []Reply{reply(kind, text, false)}
+	}
+	return dec, nil
 }
 
 // inConversation routes a text of a queued or open queue conversation.

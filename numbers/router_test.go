@@ -120,6 +120,18 @@ func TestMenuAndQueueRouting(t *testing.T) {
 	if dec.Route != RouteMenu || replyKinds(dec)[0] != ReplyReprompt {
 		t.Fatalf("unknown reply: %+v", dec)
 	}
+	// Another auto-responder answering every menu: the menu stops after MaxPrompts.
+	for k := 1; k <= MaxPrompts+2; k++ {
+		dec = route(t, d, mo(cust2, mainNum, "I am away until Monday"))
+		want := 1
+		if k > MaxPrompts {
+			want = 0
+		}
+		if len(dec.Replies) != want || dec.Route != RouteMenu {
+			t.Fatalf("auto-responder text %d: %+v, want %d replies", k, dec, want)
+		}
+	}
+	must[Conversation](t)(d.CloseConversation(ctx, ConversationKey(mainNum, cust2), "admin", "test"))
 	// "2": the support queue's next agent (ann and bob both idle: ann by id).
 	dec = route(t, d, mo(cust1, mainNum, "2"))
 	if dec.Route != RouteAgent || dec.EmployeeID != "ann" || dec.Queue != "support" || len(dec.Replies) != 0 {
