@@ -171,6 +171,7 @@ type verifier struct {
 
 	tree      Tree
 	next      int64 // next log index expected
+	maxSigned int64 // largest size a valid checkpoint signs
 	brokenAt  int64 // first index from which the tree is unknown, when brokenSet
 	brokenSet bool
 	placed    []placedRange
@@ -329,6 +330,7 @@ func (v *verifier) readCheckpoints(ctx context.Context) error {
 	v.rootsAt = map[int64][32]byte{}
 	for _, c := range v.cps {
 		v.wantAt = append(v.wantAt, c.cp.Size)
+		v.maxSigned = max(v.maxSigned, c.cp.Size)
 	}
 	slices.Sort(v.wantAt)
 	v.wantAt = slices.Compact(v.wantAt)
@@ -559,8 +561,12 @@ func (v *verifier) place(r *segResult, segNo int32) {
 		if len(v.placed) > 0 {
 			between = "between " + v.placed[len(v.placed)-1].key + " and " + r.key
 		}
+		hint := ""
+		if v.next >= v.maxSigned {
+			hint = "; no checkpoint covers them yet: if nodes are archiving right now, a segment may still be being written — run verify again"
+		}
 		v.problem(Problem{Code: "log_gap", Index: v.next,
-			Detail: fmt.Sprintf("log indexes [%d, %d) are missing: no segment holds them (%s); a segment was removed or lost", v.next, first, between)})
+			Detail: fmt.Sprintf("log indexes [%d, %d) are missing: no segment holds them (%s); a segment was removed or lost%s", v.next, first, between, hint)})
 		v.breakAt(v.next)
 		v.next = first
 	case first < v.next:

@@ -131,7 +131,7 @@ func newArchiveLog(cfg config.Config, st archive.Store, b *bus.Bus, log *slog.Lo
 	return &archiveLog{
 		store: st, state: b.KV(bus.BucketArchiveLog), ids: b.KV(bus.BucketArchiveIDs), signer: signer,
 		retention: time.Duration(a.RetentionDays) * 24 * time.Hour, node: cfg.Node, log: log.With("component", "archive-log"),
-		putTimeout: time.Minute, sealAfter: 3 * time.Minute,
+		putTimeout: 30 * time.Second, sealAfter: 3 * time.Minute,
 		interval: a.CheckpointInterval, heartbeat: a.CheckpointHeartbeat,
 		tick: min(time.Second, a.CheckpointInterval/2),
 	}, nil
@@ -430,7 +430,11 @@ func readOriginal(ctx context.Context, st archive.Store, key string) ([]byte, st
 // if one does. An open reservation is sealed first, so that the answer
 // stays true: after "not archived" no late PUT can archive it after all.
 // An error means it cannot tell; the caller must not write.
-func (l *archiveLog) archivedIn(ctx context.Context, dedupe string) (string, bool, error) {
+//
+// known caches, per batch, what each segment key turned out to hold (true:
+// its records are archived), so that a redelivered batch of many records
+// of one segment costs one look each at head and the store.
+func (l *archiveLog) archivedIn(ctx context.Context, dedupe string, known map[string]bool) (string, bool, error) {
 	ent, err := l.ids.Get(ctx, dedupe)
 	if sms.KindOf(err) == sms.NotFound {
 		return "", false, nil
@@ -439,18 +443,32 @@ func (l *archiveLog) archivedIn(ctx context.Context, dedupe string) (string, boo
 		return "", false, err
 	}
 	key := string(ent.Value)
-	e, found, err := l.entry(ctx, key)
+	if ok, seen := known[key]; seen {
+		return key, ok, nil
+	}
+	ok, err := l.segmentHolds(ctx, key)
 	if err != nil {
 		return "", false, err
+	}
+	known[key] = ok
+	return key, ok, nil
+}
+
+// segmentHolds reports whether segment key holds its records (written) or
+// not (void), sealing it first if its reservation is still open.
+func (l *archiveLog) segmentHolds(ctx context.Context, key string) (bool, error) {
+	e, found, err := l.entry(ctx, key)
+	if err != nil {
+		return false, err
 	}
 	if found {
 		state := e.State
 		if state == segOpen {
 			if state, err = l.seal(ctx, e, "a record of the segment was redelivered before the segment was written (writer crashed or gave up)"); err != nil {
-				return "", false, err
+				return false, err
 			}
 		}
-		return key, state == segWritten, nil
+		return state == segWritten, nil
 	}
 	// Folded into the tree long ago: the store says what it is.
 	data, _, err := readOriginal(ctx, l.store, key)
@@ -459,16 +477,16 @@ func (l *archiveLog) archivedIn(ctx context.Context, dedupe string) (string, boo
 		// only once written or void: this cannot happen unless the store
 		// lost the object. Writing the record again is the safe side.
 		l.log.Error("archive segment a record was mapped to is missing from the store", "segment", key)
-		return "", false, nil
+		return false, nil
 	}
 	if err != nil {
-		return "", false, err
+		return false, err
 	}
 	info, err := archive.ReadSegmentInfo(data)
 	if err != nil {
-		return "", false, err
+		return false, err
 	}
-	return key, info.Void == "", nil
+	return info.Void == "", nil
 }
 
 // pendingRecord is one record a stage wants archived.
@@ -485,6 +503,7 @@ type pendingRecord struct {
 func (l *archiveLog) archiveBatch(ctx context.Context, source string, recs []pendingRecord, now time.Time, prepare func(key string, r *pendingRecord)) []string {
 	out := make([]string, len(recs))
 	first := map[string]int{}
+	known := map[string]bool{}
 	var fresh []int
 	var dups [][2]int
 	for i := range recs {
@@ -495,7 +514,7 @@ func (l *archiveLog) archiveBatch(ctx context.Context, source string, recs []pen
 		}
 		first[r.dedupe] = i
 		if r.in != nil && r.in.Deliveries > 1 {
-			seg, ok, err := l.archivedIn(ctx, r.dedupe)
+			seg, ok, err := l.archivedIn(ctx, r.dedupe, known)
 			if err != nil {
 				l.log.Warn("checking the archive for a redelivered record failed; will retry", "source", source, "id", r.rec.ID, "err", err)
 				continue

@@ -355,3 +355,59 @@ func TestArchiveSigningKey(t *testing.T) {
 		t.Errorf("interval over 60s: %v", err)
 	}
 }
+
+// TestArchiveLogConcurrentWriters: writers and checkpointers of several
+// nodes share the log; every index is taken once and the result verifies.
+func TestArchiveLogConcurrentWriters(t *testing.T) {
+	ctx := context.Background()
+	l := testArchiveLog(t, localStore(t))
+	nodes := []*archiveLog{l}
+	for i := range 2 {
+		n := *l
+		n.node = "n" + string(rune('1'+i))
+		nodes = append(nodes, &n)
+	}
+	var wg sync.WaitGroup
+	var want sync.Map
+	for _, n := range nodes {
+		for w := range 2 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for range 15 {
+					recs := msgRecords(1 + w*3)
+					got := n.archiveBatch(ctx, archive.SourceMessages, recs, time.Now(), nil)
+					for i, k := range got {
+						if k == "" {
+							t.Errorf("record not archived")
+						}
+						want.Store(recs[i].rec.ID, true)
+					}
+				}
+			}()
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range 20 {
+				if err := n.advance(ctx); err != nil {
+					t.Error(err)
+				}
+				time.Sleep(5 * time.Millisecond)
+			}
+		}()
+	}
+	wg.Wait()
+	settle(t, l)
+	rep := verifyLog(t, l)
+	if rep.LogSize != 3*15*(1+4) || rep.Voided != 0 {
+		t.Errorf("log size %d voided %d, want %d, 0", rep.LogSize, rep.Voided, 3*15*5)
+	}
+	got := countIDs(t, l.store)
+	want.Range(func(k, _ any) bool {
+		if got[k.(sms.MessageID)] != 1 {
+			t.Errorf("%s archived %d times", k, got[k.(sms.MessageID)])
+		}
+		return true
+	})
+}
