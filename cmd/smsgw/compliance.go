@@ -90,3 +90,24 @@ func (f *clientFlags) call(cmd *cobra.Command, method, path string, body any) er
 	}
 	return printJSON(cmd, out)
 }
+
+// tokensCmd issues tokens for administrators and compliance officers.
+func tokensCmd() *cobra.Command {
+	var f clientFlags
+	cmd := &cobra.Command{Use: "tokens", Short: "Issue tokens for administrators and compliance officers (admin)"}
+	f.add(cmd)
+	var name string
+	var roles []string
+	issue := &cobra.Command{
+		Use: "issue", Short: "Issue a token (printed once; only its hash is kept)",
+		Example: "  smsgw tokens issue --name 'Carol (compliance)' --role compliance",
+		RunE: func(cmd *cobra.Command, a []string) error {
+			return f.call(cmd, "POST", "/v1/tokens", map[string]any{"name": name, "roles": roles})
+		},
+	}
+	issue.Flags().StringVar(&name, "name", "", "who holds the token (shown in the audit trail)")
+	issue.Flags().StringSliceVar(&roles, "role", nil, "admin and/or compliance (repeat or comma-separate)")
+	_ = issue.MarkFlagRequired("name")
+	cmd.AddCommand(issue)
+	return cmd
+}

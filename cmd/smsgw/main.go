@@ -47,7 +47,7 @@ func root() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	cmd.AddCommand(serveCmd(), configCmd(), numbersCmd(), employeesCmd(), queuesCmd(), conversationsCmd(), optoutsCmd(), sandboxCmd(), sendCmd(), messagesCmd(), complianceCmd(), archiveCmd(), redactCmd(), benchCmd(), hashPasswordCmd())
+	cmd.AddCommand(serveCmd(), configCmd(), numbersCmd(), employeesCmd(), queuesCmd(), conversationsCmd(), optoutsCmd(), sandboxCmd(), sendCmd(), messagesCmd(), complianceCmd(), tokensCmd(), archiveCmd(), redactCmd(), benchCmd(), hashPasswordCmd())
 	return cmd
 }
 

@@ -148,7 +148,12 @@ func (s *Server) auth(role string, h http.HandlerFunc) http.Handler {
 			writeError(w, sms.Errorf(sms.Forbidden, "forbidden", "this token lacks the %s role", role))
 			return
 		}
-		h(w, r.WithContext(context.WithValue(r.Context(), ctxKey{}, tok)))
+		r = r.WithContext(context.WithValue(r.Context(), ctxKey{}, tok))
+		if role == auth.RoleAdmin && r.Method != http.MethodGet && s.cfg.Audit != nil {
+			s.auditAdmin(w, r, h)
+			return
+		}
+		h(w, r)
 	})
 }
 

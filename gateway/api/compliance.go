@@ -27,6 +27,7 @@ type Searcher interface {
 type Auditor func(ctx context.Context, e archive.AuditEntry) error
 
 func (s *Server) complianceRoutes() {
+	s.mux.Handle("POST /v1/tokens", s.auth(auth.RoleAdmin, s.issueStaffToken))
 	if s.cfg.Search == nil || s.cfg.Audit == nil {
 		return
 	}
@@ -285,4 +286,81 @@ func (s *Server) conversation(w http.ResponseWriter, r *http.Request) {
 		out.Messages = append(out.Messages, view(v))
 	}
 	writeJSON(w, http.StatusOK, out)
+}
+
+// statusRecorder remembers the status a handler answered with.
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (s *statusRecorder) WriteHeader(code int) {
+	if s.status == 0 {
+		s.status = code
+	}
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (s *statusRecorder) Write(b []byte) (int, error) {
+	if s.status == 0 {
+		s.status = http.StatusOK
+	}
+	return s.ResponseWriter.Write(b)
+}
+
+// auditAdmin runs an admin change and writes its audit record: who, what
+// (method and path, which name the number or employee), and the outcome.
+// Request bodies are not recorded (they may carry webhook URLs and
+// secrets); the changes themselves are archived as events.
+func (s *Server) auditAdmin(w http.ResponseWriter, r *http.Request, h http.HandlerFunc) {
+	rec := &statusRecorder{ResponseWriter: w}
+	h(rec, r)
+	e := archive.AuditEntry{Type: archive.AuditAction, At: time.Now().UTC(), Actor: tokenOf(r.Context()).Name,
+		Action: "admin " + r.Method + " " + r.URL.Path,
+		Params: map[string]string{"status": strconv.Itoa(rec.status)}}
+	if q := r.URL.RawQuery; q != "" {
+		e.Params["query"] = q
+	}
+	// The change is done; an audit failure cannot undo it, so it is logged
+	// loudly (the change's own events are in the archive regardless).
+	if err := s.cfg.Audit(context.WithoutCancel(r.Context()), e); err != nil {
+		s.cfg.Log.Error("audit record of an admin action could not be written", "action", e.Action, "err", err)
+	}
+}
+
+// issueStaffToken issues a token for a person or system that is not an
+// employee: an administrator, a compliance officer, or both. Admins
+// manage numbers and people; only the compliance role reads message
+// content across employees.
+func (s *Server) issueStaffToken(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		Name  string   `json:"name"`
+		Roles []string `json:"roles"`
+	}
+	if _, err := s.decode(w, r, &req); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	req.Name = strings.TrimSpace(req.Name)
+	if req.Name == "" || len(req.Name) > 100 {
+		s.fail(w, r, badParam("name", "invalid_name", "name is required (at most 100 characters): who holds the token, as the audit trail will show it"))
+		return
+	}
+	if len(req.Roles) == 0 {
+		s.fail(w, r, badParam("roles", "invalid_roles", "roles must list admin and/or compliance"))
+		return
+	}
+	for _, role := range req.Roles {
+		if role != auth.RoleAdmin && role != auth.RoleCompliance {
+			s.fail(w, r, badParam("roles", "invalid_roles", "unknown role %q (admin or compliance; employee tokens come from /v1/employees/{id}/tokens)", role))
+			return
+		}
+	}
+	plain, tok, err := s.cfg.Tokens.Issue(r.Context(), req.Name, req.Roles, "")
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, map[string]any{"token": plain, "name": tok.Name, "roles": tok.Roles, "created_at": tok.CreatedAt,
+		"note": "store this token now: only its hash is kept"})
 }

@@ -207,8 +207,13 @@ func (a *App) apiHandler() http.Handler {
 		MaxBodyChars: a.cfg.HTTP.MaxBodyChars, MaxRequestBytes: a.cfg.HTTP.MaxRequestBytes,
 		Ingress: a.Ingress, Reader: a.Index, Directory: a.Directory, Tokens: a.Tokens,
 		Redact: func(t string) string { return a.Chain.Apply(t).Text },
-		Ready:  a.Bus.Healthy,
-		Log:    a.log,
+		Search: a.Index,
+		Audit: func(ctx context.Context, e archive.AuditEntry) error {
+			_, err := a.Journal().Append(ctx, e)
+			return err
+		},
+		Ready: a.Bus.Healthy,
+		Log:   a.log,
 	}
 	if a.Sandbox != nil {
 		cfg.SandboxMO = func(ctx context.Context, from, to sms.Number, body string) error {

@@ -1,0 +1,134 @@
+package e2e
+
+import (
+	"context"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/smsgw/smsgw/archive"
+)
+
+// auditRecords reads every audit record archived so far.
+func (g *gateway) auditRecords(t *testing.T) []archive.AuditEntry {
+	t.Helper()
+	var out []archive.AuditEntry
+	ctx := context.Background()
+	err := g.App.Store.List(ctx, "", func(oi archive.ObjectInfo) error {
+		data, _, err := g.App.Store.Get(ctx, oi.Key)
+		if err != nil {
+			return err
+		}
+		seg, err := archive.DecodeSegment(data)
+		if err != nil {
+			return nil // checkpoints and other objects
+		}
+		for _, r := range seg.Records {
+			if r.Audit != nil {
+				out = append(out, *r.Audit)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// TestComplianceSearchReviewAudit: a compliance officer searches the
+// archive by text and by party, reads a conversation, records a review;
+// each of those is an audit record in the archive (who, what, how many
+// results, a hash of them). Employees and admin-only tokens cannot search;
+// bad parameters name their field.
+func TestComplianceSearchReviewAudit(t *testing.T) {
+	g := start(t, testConfig(t.TempDir()), nil)
+	tok, _ := g.employee("jane.doe", bizNumber, "")
+	var ids []string
+	for _, body := range []string{"We guarantee returns of 20% a month", "Your card 4111 1111 1111 1111 is charged", "See you at the branch tomorrow"} {
+		m := g.mustCall(202, "POST", "/v1/messages", tok, map[string]string{"to": customer, "body": body})
+		ids = append(ids, m["id"].(string))
+	}
+	if err := g.App.Sandbox.SendMO(ctxT(t), customer[1:], bizNumber[1:], "thanks, tomorrow works"); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range ids {
+		g.waitStatus(id, tok, "delivered")
+	}
+	admin := g.Admin // bootstrap token: admin + compliance
+	search := func(q url.Values) []any {
+		t.Helper()
+		var out []any
+		eventually(t, "search "+q.Encode(), func() bool {
+			res := g.mustCall(200, "GET", "/v1/compliance/messages?"+q.Encode(), admin, nil)
+			out, _ = res["messages"].([]any)
+			return len(out) > 0
+		})
+		return out
+	}
+	if got := search(url.Values{"q": {"guarantee*"}}); len(got) != 1 || got[0].(map[string]any)["id"] != ids[0] {
+		t.Errorf("prefix search found %v, want only %s", got, ids[0])
+	}
+	if got := search(url.Values{"q": {"tomorrow"}, "party": {customer}}); len(got) != 2 {
+		t.Errorf("text+party search found %d messages, want 2 (one each way)", len(got))
+	}
+	got := search(url.Values{"finding": {"card"}})
+	if len(got) != 1 || !strings.Contains(got[0].(map[string]any)["body"].(string), "**** 1111") {
+		t.Errorf("finding search found %v", got)
+	}
+	conv := g.mustCall(200, "GET", "/v1/compliance/conversations?business="+url.QueryEscape(bizNumber)+"&party="+url.QueryEscape(customer), admin, nil)
+	if msgs := conv["messages"].([]any); len(msgs) != 4 || msgs[0].(map[string]any)["id"] != ids[0] || len(msgs[0].(map[string]any)["events"].([]any)) == 0 {
+		t.Errorf("conversation = %v, want 4 messages oldest first with their events", conv)
+	}
+	rv := g.mustCall(201, "POST", "/v1/compliance/messages/"+ids[0]+"/reviews", admin, map[string]string{"action": "escalated", "comment": "performance guarantee"})
+	if rv["action"] != "escalated" {
+		t.Errorf("review = %v", rv)
+	}
+	m := g.mustCall(200, "GET", "/v1/compliance/messages/"+ids[0], admin, nil)
+	if rs := m["reviews"].([]any); len(rs) != 1 || rs[0].(map[string]any)["comment"] != "performance guarantee" {
+		t.Errorf("message reviews = %v", m["reviews"])
+	}
+	if got := search(url.Values{"reviewed": {"false"}, "direction": {"outbound"}}); len(got) != 2 {
+		t.Errorf("unreviewed outbound = %d, want 2", len(got))
+	}
+
+	// Access: an employee and an admin without the compliance role cannot search.
+	if r := g.call("GET", "/v1/compliance/messages?q=card", tok, nil); r.Status != 403 {
+		t.Errorf("employee search: %d, want 403", r.Status)
+	}
+	adminOnly := g.mustCall(201, "POST", "/v1/tokens", admin, map[string]any{"name": "it-admin", "roles": []string{"admin"}})["token"].(string)
+	if r := g.call("GET", "/v1/compliance/messages?q=card", adminOnly, nil); r.Status != 403 {
+		t.Errorf("admin-only search: %d, want 403", r.Status)
+	}
+	if r := g.call("GET", "/v1/messages/"+ids[1], adminOnly, nil); r.Status != 404 {
+		t.Errorf("admin-only reading a message: %d, want 404 (no content without the compliance role)", r.Status)
+	}
+	for q, field := range map[string]string{"party=12345": "party", "direction=sideways": "direction", "from=yesterday": "from",
+		"verdict=maybe": "verdict", "limit=0": "limit", "page_token=zzz!": "page_token", "q=%22%22": ""} {
+		r := g.call("GET", "/v1/compliance/messages?"+q, admin, nil)
+		if r.Status != 400 || !strings.Contains(string(r.Body), `"field":"`+field+`"`) && field != "" {
+			t.Errorf("bad search %s: %d %s, want 400 naming %q", q, r.Status, r.Body, field)
+		}
+	}
+
+	// Every search, view and review is in the archive's audit trail.
+	eventually(t, "audit records archived", func() bool {
+		var search, conv, view, review int
+		for _, e := range g.auditRecords(t) {
+			switch e.Action {
+			case "search":
+				search++
+				if e.Actor == "" || e.ResultHash == "" {
+					t.Errorf("audit record without actor or result hash: %+v", e)
+				}
+			case "conversation.view":
+				conv++
+			case "message.view":
+				view++
+			case "review":
+				review++
+			}
+		}
+		return search >= 4 && conv == 1 && view == 1 && review == 1
+	})
+}
