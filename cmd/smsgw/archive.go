@@ -20,8 +20,8 @@ import (
 // archiveCmd groups the commands that work on the archive store directly
 // (no running node needed).
 func archiveCmd() *cobra.Command {
-	cmd := &cobra.Command{Use: "archive", Short: "Archive tools: signing key, verification, backend conformance"}
-	cmd.AddCommand(archiveKeygenCmd(), archiveVerifyCmd(), archiveCheckBackendCmd())
+	cmd := &cobra.Command{Use: "archive", Short: "Archive tools: signing key, verification, backend conformance, reindex"}
+	cmd.AddCommand(archiveKeygenCmd(), archiveVerifyCmd(), archiveCheckBackendCmd(), archiveReindexCmd())
 	return cmd
 }
 
