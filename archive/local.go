@@ -123,7 +123,7 @@ func (s *LocalStore) Stat(ctx context.Context, key string) (ObjectInfo, error) {
 	if err != nil {
 		return ObjectInfo{}, fmt.Errorf("stat %s: %w", key, err)
 	}
-	return ObjectInfo{Key: key, Size: st.Size(), LastModified: st.ModTime()}, nil
+	return ObjectInfo{Key: key, Size: st.Size(), LastModified: st.ModTime(), LegalHold: s.localHeld(key)}, nil
 }
 
 func (s *LocalStore) List(ctx context.Context, prefix string, fn func(ObjectInfo) error) error {

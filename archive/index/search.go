@@ -43,6 +43,12 @@ CREATE TABLE IF NOT EXISTS reviews (
 	comment    TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS reviews_by_message ON reviews(message_id, at);
+CREATE TABLE IF NOT EXISTS holds (
+	message_id TEXT NOT NULL,
+	matter     TEXT NOT NULL,
+	UNIQUE(message_id, matter)
+);
+CREATE INDEX IF NOT EXISTS holds_by_matter ON holds(matter);
 `
 
 // migrateSearch creates the search schema and fills the text index of a
@@ -74,6 +80,7 @@ type Search struct {
 	Finding   string      // has a finding of this type
 	Verdict   sms.Verdict // redacted, blocked, pass
 	Reviewed  *bool       // reviewed at least once / never
+	Held      *bool       // under an active legal hold / not
 	Before    string      // page token from the previous page
 	Limit     int         // default 50, at most 500
 }
@@ -102,6 +109,9 @@ func (q Search) Describe() map[string]string {
 	set("verdict", string(q.Verdict))
 	if q.Reviewed != nil {
 		set("reviewed", fmt.Sprint(*q.Reviewed))
+	}
+	if q.Held != nil {
+		set("held", fmt.Sprint(*q.Held))
 	}
 	set("page_token", q.Before)
 	return p
@@ -239,6 +249,13 @@ func (x *Index) Search(ctx context.Context, q Search) ([]View, string, error) {
 		}
 		where = append(where, "m.id "+not+"IN (SELECT message_id FROM reviews)")
 	}
+	if q.Held != nil {
+		not := ""
+		if !*q.Held {
+			not = "NOT "
+		}
+		where = append(where, "m.id "+not+"IN (SELECT message_id FROM holds)")
+	}
 	if q.Before != "" {
 		before, err := strconv.ParseInt(q.Before, 36, 64)
 		if err != nil || before <= 0 {
@@ -372,4 +389,27 @@ func ResultHash(views []View) string {
 		h.Write([]byte{'\n'})
 	}
 	return hex.EncodeToString(h.Sum(nil))
+}
+
+// AddHold records that a matter holds these messages (for the held filter).
+func (x *Index) AddHold(ctx context.Context, matter string, ids []string) error {
+	tx, err := x.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("recording hold: %w", err)
+	}
+	defer tx.Rollback()
+	for _, id := range ids {
+		if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO holds (message_id, matter) VALUES (?, ?)`, id, matter); err != nil {
+			return fmt.Errorf("recording hold: %w", err)
+		}
+	}
+	return tx.Commit()
+}
+
+// ReleaseHold forgets a matter's holds.
+func (x *Index) ReleaseHold(ctx context.Context, matter string) error {
+	if _, err := x.db.ExecContext(ctx, `DELETE FROM holds WHERE matter = ?`, matter); err != nil {
+		return fmt.Errorf("releasing hold: %w", err)
+	}
+	return nil
 }

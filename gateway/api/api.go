@@ -50,6 +50,7 @@ type Config struct {
 	// both nil: those endpoints are off.
 	Search Searcher
 	Audit  Auditor
+	Holds  HoldKeeper // nil: no legal hold endpoints
 	// Ready reports readiness for /readyz.
 	Ready func() bool
 	Log   *slog.Logger

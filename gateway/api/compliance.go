@@ -2,7 +2,10 @@ package api
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -22,6 +25,14 @@ type Searcher interface {
 	Reviews(ctx context.Context, id sms.MessageID) ([]index.Review, error)
 }
 
+// HoldKeeper places and releases legal holds per matter (internal/app.Holds).
+type HoldKeeper interface {
+	Place(ctx context.Context, actor, name, reason string, q *index.Search, ids []sms.MessageID) (archive.Matter, error)
+	Release(ctx context.Context, actor, id string) (archive.Matter, error)
+	Get(ctx context.Context, id string) (archive.Matter, error)
+	List(ctx context.Context) ([]archive.Matter, error)
+}
+
 // Auditor appends an audit record to the archive. A compliance request
 // whose audit record cannot be written fails: nothing is shown unaudited.
 type Auditor func(ctx context.Context, e archive.AuditEntry) error
@@ -35,6 +46,12 @@ func (s *Server) complianceRoutes() {
 	s.mux.Handle("GET /v1/compliance/messages/{id}", s.auth(auth.RoleCompliance, s.reviewMessage))
 	s.mux.Handle("POST /v1/compliance/messages/{id}/reviews", s.auth(auth.RoleCompliance, s.addReview))
 	s.mux.Handle("GET /v1/compliance/conversations", s.auth(auth.RoleCompliance, s.conversation))
+	if s.cfg.Holds != nil {
+		s.mux.Handle("POST /v1/compliance/holds", s.auth(auth.RoleCompliance, s.placeHold))
+		s.mux.Handle("GET /v1/compliance/holds", s.auth(auth.RoleCompliance, s.listHolds))
+		s.mux.Handle("GET /v1/compliance/holds/{id}", s.auth(auth.RoleCompliance, s.getHold))
+		s.mux.Handle("POST /v1/compliance/holds/{id}/release", s.auth(auth.RoleCompliance, s.releaseHold))
+	}
 }
 
 // audit writes the audit record of a compliance action by the caller.
@@ -54,7 +71,12 @@ func badParam(field, code, format string, args ...any) error {
 
 // parseSearch reads a compliance search from the query string.
 func (s *Server) parseSearch(r *http.Request) (index.Search, error) {
-	v := r.URL.Query()
+	return s.searchFrom(r.Context(), r.URL.Query())
+}
+
+// searchFrom reads a compliance search from named values (a query string,
+// or a legal hold's query object).
+func (s *Server) searchFrom(ctx context.Context, v url.Values) (index.Search, error) {
 	var q index.Search
 	q.Text = v.Get("q")
 	num := func(field string) (sms.Number, error) {
@@ -79,7 +101,7 @@ func (s *Server) parseSearch(r *http.Request) (index.Search, error) {
 		q.Employees = append(q.Employees, e)
 	}
 	if dep := v.Get("department"); dep != "" {
-		emps, err := s.cfg.Directory.Employees(r.Context())
+		emps, err := s.cfg.Directory.Employees(ctx)
 		if err != nil {
 			return q, err
 		}
@@ -141,6 +163,13 @@ func (s *Server) parseSearch(r *http.Request) (index.Search, error) {
 		default:
 			return q, badParam("verdict", "invalid_verdict", "verdict must be pass, redacted or blocked")
 		}
+	}
+	if hv := v.Get("held"); hv != "" {
+		b, err := strconv.ParseBool(hv)
+		if err != nil {
+			return q, badParam("held", "invalid_held", "held must be true or false")
+		}
+		q.Held = &b
 	}
 	if rv := v.Get("reviewed"); rv != "" {
 		b, err := strconv.ParseBool(rv)
@@ -363,4 +392,93 @@ func (s *Server) issueStaffToken(w http.ResponseWriter, r *http.Request) {
 	}
 	writeJSON(w, http.StatusCreated, map[string]any{"token": plain, "name": tok.Name, "roles": tok.Roles, "created_at": tok.CreatedAt,
 		"note": "store this token now: only its hash is kept"})
+}
+
+func (s *Server) placeHold(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		Name       string            `json:"name"`
+		Reason     string            `json:"reason"`
+		MessageIDs []string          `json:"message_ids"`
+		Query      map[string]string `json:"query"`
+	}
+	if _, err := s.decode(w, r, &req); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	req.Name, req.Reason = strings.TrimSpace(req.Name), strings.TrimSpace(req.Reason)
+	if req.Name == "" || len(req.Name) > 200 {
+		s.fail(w, r, badParam("name", "invalid_name", "name (the matter) is required, at most 200 characters"))
+		return
+	}
+	if req.Reason == "" || len(req.Reason) > 2000 {
+		s.fail(w, r, badParam("reason", "invalid_reason", "reason is required, at most 2000 characters"))
+		return
+	}
+	if len(req.MessageIDs) == 0 && len(req.Query) == 0 {
+		s.fail(w, r, badParam("query", "hold_empty", "give message_ids, a query, or both"))
+		return
+	}
+	var q *index.Search
+	if len(req.Query) > 0 {
+		v := url.Values{}
+		for k, val := range req.Query {
+			if k == "limit" || k == "page_token" {
+				s.fail(w, r, badParam("query."+k, "invalid_query", "a hold takes every page; %s does not apply", k))
+				return
+			}
+			v.Set(k, val)
+		}
+		parsed, err := s.searchFrom(r.Context(), v)
+		if err != nil {
+			var fe *fieldError
+			if errors.As(err, &fe) {
+				err = &fieldError{err: fe.err, field: "query." + fe.field}
+			}
+			s.fail(w, r, err)
+			return
+		}
+		q = &parsed
+	}
+	var ids []sms.MessageID
+	for i, raw := range req.MessageIDs {
+		id, err := sms.ParseMessageID(raw)
+		if err != nil {
+			s.fail(w, r, badParam(fmt.Sprintf("message_ids[%d]", i), "invalid_message_id", "not a message id: %q", raw))
+			return
+		}
+		ids = append(ids, id)
+	}
+	m, err := s.cfg.Holds.Place(r.Context(), tokenOf(r.Context()).Name, req.Name, req.Reason, q, ids)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, m)
+}
+
+func (s *Server) listHolds(w http.ResponseWriter, r *http.Request) {
+	ms, err := s.cfg.Holds.List(r.Context())
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"holds": ms})
+}
+
+func (s *Server) getHold(w http.ResponseWriter, r *http.Request) {
+	m, err := s.cfg.Holds.Get(r.Context(), r.PathValue("id"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, m)
+}
+
+func (s *Server) releaseHold(w http.ResponseWriter, r *http.Request) {
+	m, err := s.cfg.Holds.Release(r.Context(), tokenOf(r.Context()).Name, r.PathValue("id"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, m)
 }

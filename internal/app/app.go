@@ -208,6 +208,7 @@ func (a *App) apiHandler() http.Handler {
 		Ingress: a.Ingress, Reader: a.Index, Directory: a.Directory, Tokens: a.Tokens,
 		Redact: func(t string) string { return a.Chain.Apply(t).Text },
 		Search: a.Index,
+		Holds:  a.holds(),
 		Audit: func(ctx context.Context, e archive.AuditEntry) error {
 			_, err := a.Journal().Append(ctx, e)
 			return err

@@ -55,6 +55,7 @@ const (
 	BucketArchiveIDs  = "archive_ids"   // message id -> segment key holding its record
 	BucketSMPPReceipt = "smpp_receipts" // message id -> SMPP account awaiting its receipt
 	BucketSMPPParts   = "smpp_parts"    // group -> smppserver.PartGroup; group.seq -> part text (sealed with the ingress key)
+	BucketLegalHolds  = "legal_holds"   // m.<matter> -> archive.Matter; s.<hash of segment key> -> matters holding it
 	// Business numbers (issue 6).
 	BucketOptOuts       = "optouts"       // customer digits -> numbers.OptOut
 	BucketQueues        = "queues"        // q.<id> -> Queue, a.<employee> -> Agent, m.<number digits> -> Menu
@@ -103,6 +104,7 @@ var buckets = []bucketSpec{
 	{BucketArchiveLog, 0, 1},
 	{BucketSMPPReceipt, 7 * 24 * time.Hour, 1},
 	{BucketSMPPParts, 7 * 24 * time.Hour, 1},
+	{BucketLegalHolds, 0, 5},
 	{BucketOptOuts, 0, 10},
 	{BucketQueues, 0, 5},
 	{BucketConversations, 0, 1},
