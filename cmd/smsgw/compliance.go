@@ -74,7 +74,57 @@ func complianceCmd() *cobra.Command {
 	review.Flags().StringVar(&action, "action", "", "approved, escalated, flagged or no_action")
 	review.Flags().StringVar(&comment, "comment", "", "reviewer's comment")
 	_ = review.MarkFlagRequired("action")
-	cmd.AddCommand(search, get, conv, review)
+	cmd.AddCommand(search, get, conv, review, holdsCmd(&f))
+	return cmd
+}
+
+// holdsCmd places, lists and releases legal holds.
+func holdsCmd(f *clientFlags) *cobra.Command {
+	cmd := &cobra.Command{Use: "holds", Short: "Legal holds per matter: the segments involved cannot be deleted until released"}
+	var name, reason string
+	var ids []string
+	query := map[string]string{}
+	var q, party, business, employee, department, from, to, finding string
+	place := &cobra.Command{
+		Use: "place", Short: "Place a legal hold on the messages a query selects and/or listed ids",
+		Example: `  smsgw compliance holds place --name "SEC inquiry 2026-17" --reason subpoena --party +14155550199 --from 2026-01-01
+  smsgw compliance holds place --name "Complaint 42" --reason litigation --id 01J...`,
+		RunE: func(cmd *cobra.Command, a []string) error {
+			for k, v := range map[string]string{"q": q, "party": party, "business": business, "employee": employee,
+				"department": department, "from": from, "to": to, "finding": finding} {
+				if v != "" {
+					query[k] = v
+				}
+			}
+			body := map[string]any{"name": name, "reason": reason, "message_ids": ids}
+			if len(query) > 0 {
+				body["query"] = query
+			}
+			return f.call(cmd, "POST", "/v1/compliance/holds", body)
+		},
+	}
+	fl := place.Flags()
+	fl.StringVar(&name, "name", "", "the matter (case, investigation)")
+	fl.StringVar(&reason, "reason", "", "why the records must be preserved")
+	fl.StringSliceVar(&ids, "id", nil, "message ids to hold (repeatable)")
+	fl.StringVar(&q, "q", "", "text query")
+	fl.StringVar(&party, "party", "", "customer number")
+	fl.StringVar(&business, "business", "", "business number")
+	fl.StringVar(&employee, "employee", "", "employee id")
+	fl.StringVar(&department, "department", "", "department")
+	fl.StringVar(&from, "from", "", "accepted at or after")
+	fl.StringVar(&to, "to", "", "accepted before")
+	fl.StringVar(&finding, "finding", "", "finding type")
+	_ = place.MarkFlagRequired("name")
+	_ = place.MarkFlagRequired("reason")
+	list := &cobra.Command{Use: "list", Short: "List matters, newest first", RunE: func(cmd *cobra.Command, a []string) error {
+		return f.call(cmd, "GET", "/v1/compliance/holds", nil)
+	}}
+	release := &cobra.Command{Use: "release ID", Short: "Release a matter (segments other matters hold stay held)", Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, a []string) error {
+			return f.call(cmd, "POST", "/v1/compliance/holds/"+pathEscape(a[0])+"/release", nil)
+		}}
+	cmd.AddCommand(place, list, release)
 	return cmd
 }
 
