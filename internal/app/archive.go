@@ -58,9 +58,9 @@ func (s *archiveStage) handle(ctx context.Context, batch []*bus.Msg) {
 			rec: archive.Record{Kind: archive.KindMessage, ID: m.ID, Message: m, ArchivedAt: now}})
 		msgs = append(msgs, m)
 	}
-	segs := s.alog.archiveBatch(ctx, archive.SourceMessages, recs, now, func(key string, r *pendingRecord) {
+	segs, _ := s.alog.archiveBatch(ctx, archive.SourceMessages, recs, now, func(key string, r *pendingRecord) {
 		r.rec.Message.Segment = key
-	})
+	}, nil)
 	outs := make([]bus.Out, 0, len(msgs))
 	var ins []*bus.Msg
 	var archived []*sms.Message

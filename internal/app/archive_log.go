@@ -94,7 +94,18 @@ type logEntry struct {
 	At      time.Time `json:"at"` // reserved at
 	Node    string    `json:"node,omitempty"`
 	Version string    `json:"version,omitempty"` // object version written (S3)
+	// Seqs are the stream sequences of the records, as ranges in record
+	// order, for stages that find redelivered records by sequence (events)
+	// instead of a KV entry per record; Pending says their stream messages
+	// may not be acked yet. A pending entry stays in head after it is
+	// folded into the tree, until the stage released it or pendingTTL.
+	Seqs    [][2]uint64 `json:"seqs,omitempty"`
+	Pending bool        `json:"pending,omitempty"`
 }
+
+// pendingTTL: how long a segment whose acks may have been lost is kept in
+// head to recognise its redelivered records.
+const pendingTTL = 7 * 24 * time.Hour
 
 type logHead struct {
 	Next     int64      `json:"next"`
@@ -231,14 +242,14 @@ func (l *archiveLog) updateHead(ctx context.Context, f func(h *logHead) error) e
 }
 
 // reserve takes the next count log positions for segment key.
-func (l *archiveLog) reserve(ctx context.Context, key, source string, count int, at time.Time) (logEntry, error) {
+func (l *archiveLog) reserve(ctx context.Context, key, source string, count int, at time.Time, seqs [][2]uint64) (logEntry, error) {
 	var e logEntry
 	err := l.updateHead(ctx, func(h *logHead) error {
 		if len(h.Segments) >= maxHeadSegments {
 			return sms.Errorf(sms.Unavailable, "archive_log_stalled",
 				"archive log: %d segments are waiting to be folded into the tree; the checkpointer is stalled (see its errors)", len(h.Segments))
 		}
-		e = logEntry{Key: key, First: h.Next, Count: count, Source: source, State: segOpen, At: at.UTC(), Node: l.node}
+		e = logEntry{Key: key, First: h.Next, Count: count, Source: source, State: segOpen, At: at.UTC(), Node: l.node, Seqs: seqs, Pending: len(seqs) > 0}
 		h.Next += int64(count)
 		h.Segments = append(h.Segments, e)
 		return nil
@@ -247,6 +258,20 @@ func (l *archiveLog) reserve(ctx context.Context, key, source string, count int,
 		return logEntry{}, fmt.Errorf("reserving archive log positions: %w", err)
 	}
 	return e, nil
+}
+
+// release marks a segment's stream messages acked: its entry may leave
+// head once folded into the tree.
+func (l *archiveLog) release(ctx context.Context, key string) error {
+	return l.updateHead(ctx, func(h *logHead) error {
+		for i := range h.Segments {
+			if s := &h.Segments[i]; s.Key == key && s.Pending {
+				s.Pending = false
+				return nil
+			}
+		}
+		return errNoChange
+	})
 }
 
 // finish records the outcome of an open segment.
@@ -279,11 +304,12 @@ func (l *archiveLog) entry(ctx context.Context, key string) (logEntry, bool, err
 	return logEntry{}, false, nil
 }
 
-// write archives recs as one segment under key: reserve, map, put,
-// confirm. nil means every record is archived in key; an error means none
-// is (the reservation is sealed void, now or later by someone else).
-func (l *archiveLog) write(ctx context.Context, key, source string, recs []archive.Record, dedupe []string, now time.Time) error {
-	e, err := l.reserve(ctx, key, source, len(recs), now)
+// write archives recs as one segment under key: reserve, map (dedupe keys
+// to archive_ids, when given; seqs go into the reservation), put, confirm.
+// nil means every record is archived in key; an error means none is (the
+// reservation is sealed void, now or later by someone else).
+func (l *archiveLog) write(ctx context.Context, key, source string, recs []archive.Record, dedupe []string, seqs [][2]uint64, now time.Time) error {
+	e, err := l.reserve(ctx, key, source, len(recs), now, seqs)
 	if err != nil {
 		return err
 	}
@@ -499,11 +525,19 @@ type pendingRecord struct {
 // archiveBatch archives the records of a batch exactly once: duplicates in
 // the batch and redelivered records already archived are skipped, the rest
 // go into one new segment. It returns, per record, the segment key
-// holding it ("" when it could not be archived now: nak it).
-func (l *archiveLog) archiveBatch(ctx context.Context, source string, recs []pendingRecord, now time.Time, prepare func(key string, r *pendingRecord)) []string {
+// holding it ("" when it could not be archived now: nak it), and the key of
+// the segment it wrote ("" for none).
+//
+// Redelivered records are recognised by their dedupe key in archive_ids,
+// or — when sameRecord is given (events: five per message, too many for a
+// KV entry each) — by their stream sequence in the pending segments of
+// head, confirmed by comparing the stored record with sameRecord.
+func (l *archiveLog) archiveBatch(ctx context.Context, source string, recs []pendingRecord, now time.Time,
+	prepare func(key string, r *pendingRecord), sameRecord func(stored, incoming *archive.Record) bool) ([]string, string) {
 	out := make([]string, len(recs))
 	first := map[string]int{}
 	known := map[string]bool{}
+	seqc := &seqCache{segs: map[string]*archive.Segment{}}
 	var fresh []int
 	var dups [][2]int
 	for i := range recs {
@@ -514,7 +548,14 @@ func (l *archiveLog) archiveBatch(ctx context.Context, source string, recs []pen
 		}
 		first[r.dedupe] = i
 		if r.in != nil && r.in.Deliveries > 1 {
-			seg, ok, err := l.archivedIn(ctx, r.dedupe, known)
+			var seg string
+			var ok bool
+			var err error
+			if sameRecord != nil {
+				seg, ok, err = l.archivedBySeq(ctx, source, r, seqc, sameRecord)
+			} else {
+				seg, ok, err = l.archivedIn(ctx, r.dedupe, known)
+			}
 			if err != nil {
 				l.log.Warn("checking the archive for a redelivered record failed; will retry", "source", source, "id", r.rec.ID, "err", err)
 				continue
@@ -526,29 +567,110 @@ func (l *archiveLog) archiveBatch(ctx context.Context, source string, recs []pen
 		}
 		fresh = append(fresh, i)
 	}
+	written := ""
 	if len(fresh) > 0 {
 		key := archive.NewSegmentKey(now)
 		batch := make([]archive.Record, len(fresh))
-		dedupe := make([]string, len(fresh))
+		var dedupe []string
+		var seqs [][2]uint64
 		for k, i := range fresh {
 			if prepare != nil {
 				prepare(key, &recs[i])
 			}
-			batch[k], dedupe[k] = recs[i].rec, recs[i].dedupe
+			batch[k] = recs[i].rec
+			if sameRecord == nil {
+				dedupe = append(dedupe, recs[i].dedupe)
+				continue
+			}
+			seq := recs[i].in.StreamSeq
+			if n := len(seqs); n > 0 && seqs[n-1][1]+1 == seq {
+				seqs[n-1][1] = seq
+			} else {
+				seqs = append(seqs, [2]uint64{seq, seq})
+			}
 		}
-		if err := l.write(ctx, key, source, batch, dedupe, now); err != nil {
+		if err := l.write(ctx, key, source, batch, dedupe, seqs, now); err != nil {
 			l.log.Warn("writing archive segment failed; will retry", "source", source, "segment", key, "records", len(batch), "err", err)
 		} else {
 			for _, i := range fresh {
 				out[i] = key
 			}
+			written = key
 			l.log.Debug("segment written", "source", source, "segment", key, "records", len(batch))
 		}
 	}
 	for _, d := range dups {
 		out[d[0]] = out[d[1]]
 	}
-	return out
+	return out, written
+}
+
+// seqCache holds, for one batch, head and the segments read while
+// recognising redelivered records by stream sequence.
+type seqCache struct {
+	head *logHead
+	segs map[string]*archive.Segment
+}
+
+// archivedBySeq finds a redelivered record by its stream sequence among
+// head's pending segments of source. Open segments are sealed first; a
+// written one counts only if the record stored at that position is the
+// same record (a stream recreated since reuses sequences).
+func (l *archiveLog) archivedBySeq(ctx context.Context, source string, r *pendingRecord, c *seqCache, same func(stored, incoming *archive.Record) bool) (string, bool, error) {
+	if c.head == nil {
+		c.head = &logHead{}
+		if _, err := l.getJSON(ctx, headKey, c.head); err != nil {
+			c.head = nil
+			return "", false, err
+		}
+	}
+	for i := range c.head.Segments {
+		e := &c.head.Segments[i]
+		if e.Source != source {
+			continue
+		}
+		idx := seqIndex(e.Seqs, r.in.StreamSeq)
+		if idx < 0 {
+			continue
+		}
+		if e.State == segOpen {
+			state, err := l.seal(ctx, *e, "a record of the segment was redelivered before the segment was written (writer crashed or gave up)")
+			if err != nil {
+				return "", false, err
+			}
+			e.State = state
+		}
+		if e.State != segWritten {
+			continue
+		}
+		seg := c.segs[e.Key]
+		if seg == nil {
+			data, _, err := readOriginal(ctx, l.store, e.Key)
+			if err != nil {
+				return "", false, err
+			}
+			if seg, err = archive.DecodeSegment(data); err != nil {
+				return "", false, err
+			}
+			c.segs[e.Key] = seg
+		}
+		if idx < len(seg.Records) && same(&seg.Records[idx], &r.rec) {
+			return e.Key, true, nil
+		}
+	}
+	return "", false, nil
+}
+
+// seqIndex is the position of seq in ranges laid out in record order, or -1.
+func seqIndex(ranges [][2]uint64, seq uint64) int {
+	off := 0
+	for _, rg := range ranges {
+		if seq >= rg[0] && seq <= rg[1] {
+			return off + int(seq-rg[0])
+		}
+		off += int(rg[1]-rg[0]) + 1
+	}
+	return -1
 }
 
 // sortedSegments returns head's segments in log order.

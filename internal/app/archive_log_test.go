@@ -54,14 +54,18 @@ func msgRecords(n int) []pendingRecord {
 	return out
 }
 
+func first(keys []string, _ string) []string { return keys }
+
 func redelivered(recs []pendingRecord) []pendingRecord {
 	out := make([]pendingRecord, len(recs))
 	for i, r := range recs {
-		r.in = &bus.Msg{Deliveries: 2}
+		r.in = &bus.Msg{Deliveries: 2, StreamSeq: r.in.StreamSeq}
 		out[i] = r
 	}
 	return out
 }
+
+var settled int
 
 // settle folds everything into the tree and signs a checkpoint.
 func settle(t *testing.T, l *archiveLog) string {
@@ -70,7 +74,8 @@ func settle(t *testing.T, l *archiveLog) string {
 	if err := l.advance(ctx); err != nil {
 		t.Fatal(err)
 	}
-	key, err := l.checkpoint(ctx, time.Now().Add(time.Hour))
+	settled++
+	key, err := l.checkpoint(ctx, time.Now().Add(time.Duration(settled)*time.Hour))
 	if err != nil || key == "" {
 		t.Fatalf("checkpoint = %q, %v", key, err)
 	}
@@ -125,13 +130,13 @@ func TestArchiveLogCrashBeforePut(t *testing.T) {
 	ctx := context.Background()
 	l := testArchiveLog(t, localStore(t))
 	before := msgRecords(3)
-	if got := l.archiveBatch(ctx, archive.SourceMessages, before, time.Now(), nil); got[0] == "" {
+	if got := first(l.archiveBatch(ctx, archive.SourceMessages, before, time.Now(), nil, nil)); got[0] == "" {
 		t.Fatal("first batch not archived")
 	}
 	// The crashed writer: reservation and map, no PUT.
 	lost := msgRecords(4)
 	key := archive.NewSegmentKey(time.Now())
-	e, err := l.reserve(ctx, key, archive.SourceMessages, len(lost), time.Now())
+	e, err := l.reserve(ctx, key, archive.SourceMessages, len(lost), time.Now(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -141,9 +146,9 @@ func TestArchiveLogCrashBeforePut(t *testing.T) {
 		}
 	}
 	// Another writer takes the next positions meanwhile.
-	l.archiveBatch(ctx, archive.SourceMessages, msgRecords(2), time.Now(), nil)
+	first(l.archiveBatch(ctx, archive.SourceMessages, msgRecords(2), time.Now(), nil, nil))
 
-	got := l.archiveBatch(ctx, archive.SourceMessages, redelivered(lost), time.Now(), nil)
+	got := first(l.archiveBatch(ctx, archive.SourceMessages, redelivered(lost), time.Now(), nil, nil))
 	for i, k := range got {
 		if k == "" || k == key {
 			t.Fatalf("redelivered record %d archived in %q, want a new segment", i, k)
@@ -155,7 +160,7 @@ func TestArchiveLogCrashBeforePut(t *testing.T) {
 		t.Fatalf("late PUT of the sealed segment: %v, want ErrExists", err)
 	}
 	// A further redelivery finds them archived, not written again.
-	again := l.archiveBatch(ctx, archive.SourceMessages, redelivered(lost), time.Now(), nil)
+	again := first(l.archiveBatch(ctx, archive.SourceMessages, redelivered(lost), time.Now(), nil, nil))
 	for i := range again {
 		if again[i] != got[i] {
 			t.Errorf("second redelivery of record %d: %q, want %q", i, again[i], got[i])
@@ -209,7 +214,7 @@ func TestArchiveLogRetriesSameSegment(t *testing.T) {
 	ctx := context.Background()
 	fs := &flakyStore{Store: localStore(t), failures: 2}
 	l := testArchiveLog(t, fs)
-	got := l.archiveBatch(ctx, archive.SourceMessages, msgRecords(5), time.Now(), nil)
+	got := first(l.archiveBatch(ctx, archive.SourceMessages, msgRecords(5), time.Now(), nil, nil))
 	if got[0] == "" {
 		t.Fatal("not archived after transient errors")
 	}
@@ -239,11 +244,11 @@ func TestArchiveLogWriterLosesToSealer(t *testing.T) {
 		}
 	}
 	recs := msgRecords(3)
-	got := l.archiveBatch(ctx, archive.SourceMessages, recs, time.Now(), nil)
+	got := first(l.archiveBatch(ctx, archive.SourceMessages, recs, time.Now(), nil, nil))
 	if got[0] != "" {
 		t.Fatalf("records reported archived in %s, whose reservation was sealed void", got[0])
 	}
-	got = l.archiveBatch(ctx, archive.SourceMessages, redelivered(recs), time.Now(), nil)
+	got = first(l.archiveBatch(ctx, archive.SourceMessages, redelivered(recs), time.Now(), nil, nil))
 	if got[0] == "" {
 		t.Fatal("redelivered records not archived")
 	}
@@ -259,10 +264,10 @@ func TestArchiveLogWriterLosesToSealer(t *testing.T) {
 func TestArchiveLogSealsStaleReservation(t *testing.T) {
 	ctx := context.Background()
 	l := testArchiveLog(t, localStore(t))
-	if _, err := l.reserve(ctx, archive.NewSegmentKey(time.Now()), archive.SourceEvents, 2, time.Now().Add(-time.Hour)); err != nil {
+	if _, err := l.reserve(ctx, archive.NewSegmentKey(time.Now()), archive.SourceEvents, 2, time.Now().Add(-time.Hour), nil); err != nil {
 		t.Fatal(err)
 	}
-	l.archiveBatch(ctx, archive.SourceMessages, msgRecords(2), time.Now(), nil)
+	first(l.archiveBatch(ctx, archive.SourceMessages, msgRecords(2), time.Now(), nil, nil))
 	settle(t, l)
 	var tr logTree
 	l.getJSON(ctx, treeKey, &tr)
@@ -302,7 +307,7 @@ func TestArchiveLogCheckpointCadence(t *testing.T) {
 	if !due(2100 * time.Millisecond) {
 		t.Errorf("no heartbeat checkpoint when idle")
 	}
-	l.archiveBatch(ctx, archive.SourceMessages, msgRecords(1), time.Now(), nil)
+	first(l.archiveBatch(ctx, archive.SourceMessages, msgRecords(1), time.Now(), nil, nil))
 	if err := l.advance(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -376,7 +381,7 @@ func TestArchiveLogConcurrentWriters(t *testing.T) {
 				defer wg.Done()
 				for range 15 {
 					recs := msgRecords(1 + w*3)
-					got := n.archiveBatch(ctx, archive.SourceMessages, recs, time.Now(), nil)
+					got := first(n.archiveBatch(ctx, archive.SourceMessages, recs, time.Now(), nil, nil))
 					for i, k := range got {
 						if k == "" {
 							t.Errorf("record not archived")
@@ -410,4 +415,74 @@ func TestArchiveLogConcurrentWriters(t *testing.T) {
 		}
 		return true
 	})
+}
+
+func eventRecords(seq uint64, n int) []pendingRecord {
+	now := time.Now().UTC()
+	out := make([]pendingRecord, n)
+	for i := range out {
+		e := &sms.Event{MessageID: sms.NewMessageID(), Status: sms.StatusSent, At: now}
+		out[i] = pendingRecord{in: &bus.Msg{Deliveries: 1, StreamSeq: seq + uint64(i)}, dedupe: "ev." + string(e.MessageID),
+			rec: archive.Record{Kind: archive.KindEvent, ID: e.MessageID, Event: e, ArchivedAt: now}}
+	}
+	return out
+}
+
+// TestArchiveLogEventsBySequence: events are recognised on redelivery by
+// their stream sequence in the segment's pending head entry (no KV entry
+// per event), checked against the stored record; an entry stays in head
+// until released.
+func TestArchiveLogEventsBySequence(t *testing.T) {
+	ctx := context.Background()
+	l := testArchiveLog(t, localStore(t))
+	batch := func(recs []pendingRecord) ([]string, string) {
+		return l.archiveBatch(ctx, archive.SourceEvents, recs, time.Now(), nil, sameEvent)
+	}
+	evs := eventRecords(10, 5)
+	got, key := batch(evs)
+	if key == "" || got[4] != key {
+		t.Fatalf("events not archived: %v %q", got, key)
+	}
+	if _, err := l.ids.Get(ctx, evs[0].dedupe); sms.KindOf(err) != sms.NotFound {
+		t.Errorf("an event was mapped in archive_ids: %v", err)
+	}
+	// Acks lost: redelivered, recognised, nothing written.
+	again, written := batch(redelivered(evs[1:3]))
+	if written != "" || again[0] != key || again[1] != key {
+		t.Errorf("redelivered events: %v, wrote %q; want found in %s", again, written, key)
+	}
+	// Same sequences, other events (the stream was recreated): archived.
+	other := redelivered(eventRecords(11, 2))
+	if got, written := batch(other); written == "" || got[0] != written {
+		t.Errorf("new events at reused sequences: %v %q, want archived anew", got, written)
+	}
+	// The entry survives folding into the tree until released.
+	settle(t, l)
+	if e, found, _ := l.entry(ctx, key); !found || !e.Pending {
+		t.Fatalf("pending entry left head before release: %+v %v", e, found)
+	}
+	if err := l.release(ctx, key); err != nil {
+		t.Fatal(err)
+	}
+	l.advance(ctx)
+	if _, found, _ := l.entry(ctx, key); found {
+		t.Errorf("released entry still in head")
+	}
+
+	// A writer crashed after reserving for events 20-22: their redelivery
+	// seals the reservation and archives them once.
+	lost := eventRecords(20, 3)
+	lostKey := archive.NewSegmentKey(time.Now())
+	if _, err := l.reserve(ctx, lostKey, archive.SourceEvents, 3, time.Now(), [][2]uint64{{20, 22}}); err != nil {
+		t.Fatal(err)
+	}
+	got, written = batch(redelivered(lost))
+	if written == "" || written == lostKey || got[2] != written {
+		t.Fatalf("events of a crashed writer: %v %q", got, written)
+	}
+	settle(t, l)
+	rep := verifyLog(t, l)
+	if rep.Voided != 3 || rep.Records != 10 {
+		t.Errorf("voided %d records %d, want 3 and 10", rep.Voided, rep.Records)
+	}
 }

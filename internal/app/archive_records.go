@@ -1,6 +1,7 @@
 package app
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -17,9 +18,11 @@ import (
 // recordStage archives the records of a stream that needs nothing else
 // done with them: EVENTS (status, directory and routing events) and
 // JOURNAL (audit and number-assignment entries). Each batch becomes one
-// segment in the Merkle log, exactly once per record (dedupe key in
-// archive_ids, as for messages); the stream messages are acked once the
-// segment is written.
+// segment in the Merkle log and the stream messages are acked once it is
+// written. Records are archived once: journal entries through their id in
+// archive_ids, as messages; events — five or more per message, too many
+// for a KV write each — through their stream sequences kept in the
+// segment's head entry until the acks are sent (see archiveBatch).
 type recordStage struct {
 	alog       *archiveLog
 	stream     string
@@ -29,7 +32,10 @@ type recordStage struct {
 	maxAge     time.Duration
 	// decode turns a stream message into its record and dedupe key.
 	decode func(in *bus.Msg, now time.Time) (archive.Record, string, error)
-	log    *slog.Logger
+	// sameRecord, if set, recognises redelivered records by stream
+	// sequence (see archiveLog.archiveBatch).
+	sameRecord func(stored, incoming *archive.Record) bool
+	log        *slog.Logger
 }
 
 func (s *recordStage) config() bus.StageConfig {
@@ -50,7 +56,7 @@ func (s *recordStage) handle(ctx context.Context, batch []*bus.Msg) {
 		}
 		recs = append(recs, pendingRecord{in: in, rec: rec, dedupe: key})
 	}
-	segs := s.alog.archiveBatch(ctx, s.source, recs, now, nil)
+	segs, written := s.alog.archiveBatch(ctx, s.source, recs, now, nil, s.sameRecord)
 	for i, seg := range segs {
 		if seg == "" {
 			_ = recs[i].in.Nak(2 * time.Second)
@@ -58,12 +64,18 @@ func (s *recordStage) handle(ctx context.Context, batch []*bus.Msg) {
 			_ = recs[i].in.Ack()
 		}
 	}
+	if written != "" && s.sameRecord != nil {
+		// The acks left before this request on the same connection.
+		if err := s.alog.release(ctx, written); err != nil {
+			s.log.Warn("releasing archived segment failed; it stays in the archive log head until its TTL", "segment", written, "err", err)
+		}
+	}
 }
 
 func (a *App) eventArchiveStage() *recordStage {
 	return &recordStage{alog: a.alog, stream: bus.StreamEvents, durable: bus.ConsumerArchiveEvents, source: archive.SourceEvents,
 		maxRecords: a.cfg.Archive.SegmentMaxRecords, maxAge: max(a.cfg.Archive.SegmentMaxAge, time.Second),
-		decode: decodeEventRecord, log: a.log.With("stage", bus.ConsumerArchiveEvents)}
+		decode: decodeEventRecord, sameRecord: sameEvent, log: a.log.With("stage", bus.ConsumerArchiveEvents)}
 }
 
 func (a *App) journalArchiveStage() *recordStage {
@@ -72,8 +84,18 @@ func (a *App) journalArchiveStage() *recordStage {
 		decode: decodeJournalRecord, log: a.log.With("stage", bus.ConsumerArchiveJournal)}
 }
 
-// decodeEventRecord: an event's dedupe key is the hash of its bytes (the
-// same event published twice is one record).
+// sameEvent: the stored record holds the same event.
+func sameEvent(stored, incoming *archive.Record) bool {
+	if stored.Kind != archive.KindEvent || stored.Event == nil || incoming.Event == nil {
+		return false
+	}
+	a, _ := json.Marshal(stored.Event)
+	b, _ := json.Marshal(incoming.Event)
+	return bytes.Equal(a, b)
+}
+
+// decodeEventRecord: an event's dedupe key within a batch is the hash of
+// its bytes (the same event twice in one batch is one record).
 func decodeEventRecord(in *bus.Msg, now time.Time) (archive.Record, string, error) {
 	var e sms.Event
 	if err := json.Unmarshal(in.Data, &e); err != nil {
