@@ -66,23 +66,93 @@ func cardsInRun(text string, r *run, dst []sms.Finding, lastEnd int) ([]sms.Find
 		lastEnd = e
 		dst, lastEnd = cardFollowers(text, s, e, dst, lastEnd)
 	}
+	if r.datesOnly() {
+		return dst, lastEnd // "23.11.2026 - 01.12.2026"
+	}
+	// Segments: groups between wide gaps (". ", " — ", line breaks).
+	var seg [maxRunDigits]uint8 // seg[g]: the first group of g's segment
+	firstWide := r.ngroup
+	for g := 0; g < r.ngroup; g++ {
+		if g > 0 && wide(r.gap[g]) {
+			seg[g] = uint8(g)
+			firstWide = min(firstWide, g)
+		} else if g > 0 {
+			seg[g] = seg[g-1]
+		}
+	}
+	segEnd := func(g int) int { // the last group of g's segment
+		h := g
+		for h+1 < r.ngroup && seg[h+1] == seg[g] {
+			h++
+		}
+		return h
+	}
 	// A number of 12-15 digits introduced as a tracking, IMEI or ISBN
-	// number is none of ours (FedEx numbers have 12 and 15 digits).
+	// number is none of ours (FedEx numbers have 12 and 15 digits); the
+	// context reaches the first wide gap.
 	notCard := !r.truncL && notACardContext(text, int(r.pos[0]))
-	valid := func(d []byte) bool { return validCard(d) && !(notCard && len(d) <= 15) }
+	valid := func(g int, d []byte) bool {
+		return validCard(d) && !(notCard && g < firstWide && len(d) <= 15)
+	}
 	// The first group of "+49 1512 3456789" is a phone number's; of
 	// "1Z999AA10123456784" a UPS tracking number's: never a card's.
 	phone := r.before == '+' || !r.truncL && inUPSTracking(text, int(r.pos[0]))
-	if r.whole() && !phone && r.n <= maxCardDigits && valid(r.digit[:r.n]) && !r.datesOnly() {
+	start := 0
+	if !r.truncL {
+		// "PL95 1200 5230 ..." with a wrong check is a code, not a card.
+		if end := ibanExtent(text, int(r.pos[0])); end >= 0 {
+			for start < r.ngroup && int(r.pos[r.groupStart(start)]) < end {
+				start++
+			}
+		}
+	}
+	if start == 0 && r.whole() && !phone && r.n <= maxCardDigits && valid(0, r.digit[:r.n]) {
 		emit(0, r.n)
 		return dst, lastEnd
 	}
+	// A number written like a card that is not one (a mistyped card, an
+	// order number in fours) holds no 12-digit card.
+	minWindow := minCardDigits
+	if r.whole() && r.n > minCardDigits && r.n <= maxCardDigits && r.cardShaped(0, r.ngroup-1) {
+		minWindow = minCardDigits + 1
+	}
 	uniform := r.uniform()
-	natural := 0 // the group after the last card found: a window may start there
+	// window returns the end (digit index) of the longest card starting
+	// at group g, or -1: card-shaped windows, and (irregular groups with a
+	// number before or after them: a quantity, an expiry date and code)
+	// windows that leave out at most three groups at either end of their
+	// segment and do not end inside a date ("9/29").
+	window := func(g int) (int, bool) {
+		from := r.groupStart(g)
+		trimmed := !uniform && r.whole() && g <= int(seg[g])+3 && r.gap[g]&sepSlash == 0
+		last := segEnd(g)
+		for h := r.ngroup - 1; h >= g; h-- {
+			to := r.groupEnd(h)
+			n := to - from
+			if n > maxCardDigits {
+				continue
+			}
+			if n < minWindow {
+				break
+			}
+			if r.cardShaped(g, h) && valid(g, r.digit[from:to]) {
+				return to, true
+			}
+			ok := trimmed && h <= last && h >= last-3 && (h+1 == r.ngroup || r.gap[h+1]&sepSlash == 0)
+			for k := g + 1; ok && k <= h; k++ {
+				ok = r.gap[k]&sepSlash == 0 // not inside a date ("9/29")
+			}
+			if ok && valid(g, r.digit[from:to]) {
+				return to, false
+			}
+		}
+		return -1, false
+	}
+	natural := start // the group after the last card found: a window may start there
 	if phone || r.truncL {
 		natural = -1
 	}
-	for g := 0; g < r.ngroup; {
+	for g := start; g < r.ngroup; {
 		from := r.groupStart(g)
 		if int(r.pos[from]) < lastEnd || (g == 0 && phone) {
 			g++
@@ -90,23 +160,22 @@ func cardsInRun(text string, r *run, dst []sms.Finding, lastEnd int) ([]sms.Find
 		}
 		best := -1
 		if !uniform || g == natural {
-			for h := r.ngroup - 1; h >= g; h-- {
-				to := r.groupEnd(h)
-				n := to - from
-				if n > maxCardDigits {
-					continue
-				}
-				if n < minCardDigits {
-					break
-				}
-				if r.cardShaped(g, h) && valid(r.digit[from:to]) {
-					best = to
-					break
+			var shaped bool
+			best, shaped = window(g)
+			// A card-shaped card starting inside a window that is not
+			// wins ("qty 4 4243 8183 2565 3682 554": not "4 4243 8183
+			// 2565").
+			if best >= 0 && !shaped {
+				for k := g + 1; k < r.ngroup && r.groupStart(k) < best; k++ {
+					if _, sh := window(k); sh {
+						best = -1
+						break
+					}
 				}
 			}
 		}
 		if best < 0 && r.groupLen(g) > 16 {
-			best = r.gluedCard(g, notCard)
+			best = r.gluedCard(g, notCard && g < firstWide)
 		}
 		if best < 0 {
 			g++
@@ -119,6 +188,57 @@ func cardsInRun(text string, r *run, dst []sms.Finding, lastEnd int) ([]sms.Find
 		natural = g
 	}
 	return dst, lastEnd
+}
+
+// ibanExtent returns the end of the IBAN-shaped string the run starting
+// at text[p] is part of: a known IBAN country code and two digits at a
+// word start, then groups of four letters or digits and a last group of
+// one to four, separated by single spaces ("PL95 1200 5230 ...", "GB59
+// TTFX 5988 3400 2431 01"), whatever its check digits say. It returns -1
+// when there is none.
+func ibanExtent(text string, p int) int {
+	// Back to the country code, over groups of four.
+	s := p
+	for tokens := 0; ; tokens++ {
+		for s > 0 && alnumAt(text, s-1) {
+			s--
+		}
+		e := s
+		for e < len(text) && alnumAt(text, e) {
+			e++
+		}
+		if e-s != 4 || tokens > 9 {
+			return -1
+		}
+		if isLetter(text[s]) && isLetter(text[s+1]) && isDigit(text[s+2]) && isDigit(text[s+3]) &&
+			ibanLengths[uint16(text[s]&^0x20)<<8|uint16(text[s+1]&^0x20)] != 0 && (s == 0 || !alnumAt(text, s-1)) {
+			break
+		}
+		if s < 2 || text[s-1] != ' ' || !alnumAt(text, s-2) {
+			return -1
+		}
+		s -= 2
+	}
+	// Forward over the groups.
+	e := s + 4
+	for e+1 < len(text) && text[e] == ' ' && alnumAt(text, e+1) {
+		k := e + 1
+		for k < len(text) && alnumAt(text, k) {
+			k++
+		}
+		n := k - e - 1
+		if n > 4 {
+			break
+		}
+		e = k
+		if n < 4 {
+			break
+		}
+	}
+	if e <= p {
+		return -1
+	}
+	return e
 }
 
 // upsLen is the length of a UPS tracking number: "1Z", six letters or
@@ -140,12 +260,13 @@ func inUPSTracking(text string, i int) bool {
 	return end-start == upsLen && text[start] == '1' && text[start+1]|0x20 == 'z'
 }
 
-// gluedCard returns the digit index one past a 16- or 15-digit card at
-// the start of group g followed, in the same group, by an expiry date
-// (MMYY) and perhaps a 3- or 4-digit CVV; -1 if there is none.
+// gluedCard returns the digit index one past a card (16 or 15 digits
+// first, then the other lengths) at the start of group g followed, in the
+// same group, by an expiry date (MMYY) and perhaps a 3- or 4-digit CVV;
+// -1 if there is none.
 func (r *run) gluedCard(g int, notCard bool) int {
 	from, end := r.groupStart(g), r.groupEnd(g)
-	for _, n := range [...]int{16, 15} {
+	for _, n := range [...]int{16, 15, 19, 13, 14, 17, 18, 12} {
 		to := from + n
 		switch end - to {
 		case 4, 7, 8:

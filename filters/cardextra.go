@@ -75,16 +75,18 @@ func cardFollowers(text string, s, e int, dst []sms.Finding, lastEnd int) ([]sms
 }
 
 // continuesRun reports whether a digit group follows text[:i] across at
-// most maxGap separators.
+// most maxGap separators that are not a wide gap.
 func continuesRun(text string, i int) bool {
+	var gap uint8
 	for n := 0; i < len(text) && n <= maxGap; n++ {
 		if isDigit(text[i]) {
-			return n > 0
+			return n > 0 && !wide(gap)
 		}
 		class, size := sepAt(text, i)
 		if class == 0 {
 			return false
 		}
+		gap |= class
 		i += size
 	}
 	return false

@@ -26,6 +26,21 @@ type Detector interface {
 	Detect(text string, dst []sms.Finding) []sms.Finding
 }
 
+// minRunner is a detector that finds nothing in a text without a digit
+// run (digit groups joined by separators, see scanner) of minRun digits.
+type minRunner interface {
+	minRun() int
+}
+
+// maxMinRun is the largest minRun of the built-in detectors.
+const maxMinRun = minCardDigits
+
+func (cardDetector) minRun() int      { return minCardDigits }
+func (nineDigitDetector) minRun() int { return 9 }
+func (ibanDetector) minRun() int      { return 6 }
+func (ninoDetector) minRun() int      { return 6 }
+func (phoneDetector) minRun() int     { return 7 }
+
 // detectors are the built-in detectors; types lists what each reports.
 var detectors = [...]struct {
 	det   Detector
@@ -202,7 +217,11 @@ func (c *Chain) apply(text string, extra []sms.Finding) (Outcome, error) {
 	var v view
 	v.init(text)
 	var found []sms.Finding // allocated only when something is found
+	longest := longestRun(v.text, maxMinRun)
 	for _, d := range c.c.dets {
+		if m, ok := d.(minRunner); ok && longest < m.minRun() {
+			continue // it needs a longer digit run than the text holds
+		}
 		n := len(found)
 		found = d.Detect(v.text, found)
 		for j := n; j < len(found); j++ {

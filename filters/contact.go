@@ -25,42 +25,26 @@ var _ Detector = phoneDetector{}
 func (phoneDetector) Name() string { return TypePhone }
 
 func (phoneDetector) Detect(text string, dst []sms.Finding) []sms.Finding {
-	i := firstRun(text, 3)
-	if i < 0 {
+	// Every phone number this detector accepts holds seven digits joined
+	// by separators ("555-0134" of "(415) 555-0134").
+	if firstRun(text, 7) < 0 {
 		return dst
 	}
-	for i > 0 && (text[i-1] == '+' || text[i-1] == '(') {
-		i--
-	}
-	for ; i < len(text); i++ {
-		c := text[i]
+	for i := nextDigit(text, 0); i < len(text); i = nextDigit(text, i) {
 		start := i
-		switch {
-		case c == '+' || c == '(':
-		case isDigit(c):
-			if i > 0 && (text[i-1] == '+' || text[i-1] == '(') {
-				continue
-			}
-		default:
+		if i > 0 && (text[i-1] == '+' || text[i-1] == '(') {
+			start = i - 1
+		}
+		if start > 0 && alnumAt(text, start-1) || text[start] != '+' && afterDigits(text, start) {
+			i += digitsAt(text, i) // inside a number
 			continue
 		}
-		if i > 0 && alnumAt(text, i-1) || afterDigits(text, i) {
-			// Inside a number: skip the rest of this group.
-			for i+1 < len(text) && isDigit(text[i+1]) {
-				i++
-			}
-			continue
-		}
-		end, ok := parsePhone(text, start)
-		if ok {
+		if end, ok := parsePhone(text, start); ok {
 			dst = append(dst, sms.Finding{Type: TypePhone, Start: start, End: end})
 			i = end
 			continue
 		}
-		// Skip the rest of this number.
-		for i+1 < len(text) && isDigit(text[i+1]) {
-			i++
-		}
+		i += digitsAt(text, i)
 	}
 	return dst
 }
@@ -100,13 +84,18 @@ func parsePhone(text string, s int) (int, bool) {
 		// A separator: one space, dash or dot, or ") " handled above; a
 		// space may also follow a dash ("0151 - 234").
 		j, n := i, 0
+		var gap uint8
 		for j < len(text) && n < 3 {
 			class, size := sepAt(text, j)
 			if class&(sepSpace|sepDash) == 0 && text[j] != '.' {
 				break
 			}
+			gap |= class
 			j += size
 			n++
+		}
+		if wide(gap) && gap&sepDash == 0 || gap&sepNewline != 0 || n == 3 {
+			break // ". ", a line break: the number ended
 		}
 		if j >= len(text) || !(isDigit(text[j]) || text[j] == '(' && paren < 0) || n == 0 && text[j] != '(' {
 			break
@@ -226,29 +215,25 @@ func (emailDetector) Detect(text string, dst []sms.Finding) []sms.Finding {
 }
 
 // afterDigits reports whether a digit group ends at most maxGap
-// separators before text[i]: text[i] continues a number.
+// separators before text[i], not across a wide gap: text[i] continues a
+// number.
 func afterDigits(text string, i int) bool {
+	var gap uint8
 	for n := 0; i > 0 && n <= maxGap; n++ {
 		c := text[i-1]
 		if isDigit(c) {
-			return n > 0
+			return n > 0 && !wide(gap)
 		}
-		if c >= utf8.RuneSelf {
-			// Step back over a multi-byte separator.
-			k := i - 1
-			for k > 0 && !utf8.RuneStart(text[k]) {
-				k--
-			}
-			if class, _ := sepAt(text, k); class == 0 {
-				return false
-			}
-			i = k
-			continue
+		k := i - 1
+		for k > 0 && !utf8.RuneStart(text[k]) {
+			k--
 		}
-		if asciiSep[c] == 0 {
+		class, _ := sepAt(text, k)
+		if class == 0 {
 			return false
 		}
-		i--
+		gap |= class
+		i = k
 	}
 	return false
 }

@@ -1,6 +1,7 @@
 package filters
 
 import (
+	"strings"
 	"unicode"
 	"unicode/utf8"
 
@@ -83,14 +84,30 @@ var keywords = map[string]kw{
 // maxKeyword is the length of the longest keyword.
 const maxKeyword = 10
 
-// kwLens[c] has bit n set when a keyword of n letters starts with c.
-var kwLens [256]uint16
+// kwLens[a*26+b] has bit n set when a keyword of n letters starts with
+// the letters a, b (0-25); one-letter keywords are in kwLens1.
+var (
+	kwLens  [26 * 26]uint16
+	kwLens1 [26]bool
+)
 
 func init() {
 	for w := range keywords {
-		kwLens[w[0]] |= 1 << len(w)
-		kwLens[w[0]&^0x20] |= 1 << len(w)
+		if len(w) == 1 {
+			kwLens1[w[0]-'a'] = true
+			continue
+		}
+		kwLens[int(w[0]-'a')*26+int(w[1]-'a')] |= 1 << len(w)
 	}
+}
+
+// maybeKeyword reports whether the word w (ASCII letters) might be a
+// keyword: a table look-up on its first two letters and length.
+func maybeKeyword(w string) bool {
+	if len(w) == 1 {
+		return kwLens1[(w[0]|0x20)-'a']
+	}
+	return len(w) <= maxKeyword && kwLens[int((w[0]|0x20)-'a')*26+int((w[1]|0x20)-'a')]&(1<<len(w)) != 0
 }
 
 func (contextDetector) Detect(text string, dst []sms.Finding) []sms.Finding {
@@ -104,7 +121,7 @@ func (contextDetector) Detect(text string, dst []sms.Finding) []sms.Finding {
 		for j < len(text) && isLetter(text[j]) {
 			j++
 		}
-		if n := j - i; n <= maxKeyword && kwLens[c]&(1<<n) != 0 {
+		if maybeKeyword(text[i:j]) {
 			if k := lookupKeyword(text[i:j]); k != kwNone {
 				var end int
 				dst, end = contextValue(text, i, j, k, dst)
@@ -288,7 +305,7 @@ func skipFillers(text string, j int) int {
 		}
 		if isLetter(c) && words < 3 {
 			e := wordAt(text, j)
-			if fillerWord(text[j:e]) || wordIs(text, j, e, "s") { // driver's license
+			if fillerWord(text[j:e]) && !isDigit(byteAt(text, e)) { // "NO3034419" is a value
 				j = e
 				words++
 				continue
@@ -366,15 +383,17 @@ func idToken(text string, v, min, max, minDigits int, groups bool) (int, bool) {
 	return i, n >= min && n <= max && digits >= minDigits
 }
 
-// cardNear reports whether a card is near before text[i]: a card word, or
-// twelve digits, within 64 bytes.
+// cardNear reports whether a card is near text[i]: a card word within 64
+// bytes before or after it, or twelve digits within 64 bytes before it.
 func cardNear(text string, i int) bool {
-	from := max(0, i-64)
+	from, to := max(0, i-64), min(len(text), i+64)
 	digits := 0
-	for k := from; k < i; k++ {
+	for k := from; k < to; k++ {
 		c := text[k]
 		if isDigit(c) {
-			digits++
+			if k < i {
+				digits++
+			}
 			continue
 		}
 		if isLetter(c) && (k == 0 || !isLetter(text[k-1])) {
@@ -465,7 +484,7 @@ loop:
 	if e-s < 3 || e-s > 64 || notAPassword(text[s:e]) {
 		return dst, j
 	}
-	if !explicit && !looksLikePassword(text[s:e]) {
+	if !explicit && !looksLikePassword(strings.TrimRight(text[s:e], "?!")) {
 		return dst, j
 	}
 	return append(dst, sms.Finding{Type: TypePassword, Start: s, End: e}), e

@@ -5,7 +5,7 @@ package filters
 // 1980-02-01, 1.2.80, 01 02 1980, 19800201), or with the month's name
 // (March 3, 1985; 3rd March 1985; 03-Mar-1985; Mar 3 1985). A year is
 // 19xx or 20xx, or two digits. Without strong (the context was only
-// "birthday"), the date needs a year before 2020 (two-digit years 30-99):
+// "birthday"), the date needs a year before 2020 (two digits: not 20-29):
 // "birthday party on 3/14" is no date of birth. With strong, day and
 // month alone will do ("DOB 03/14").
 func parseDate(text string, v int, strong bool) (int, int, bool) {
@@ -17,7 +17,7 @@ func parseDate(text string, v int, strong bool) (int, int, bool) {
 		case digits == 4:
 			return y >= 1900 && y <= 2099 && (strong || y < 2020)
 		case digits == 2:
-			return strong || y >= 30
+			return strong || y < 20 || y >= 30 // not a year of this decade
 		}
 		return false
 	}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"testing"
 	"unicode/utf8"
 
@@ -23,6 +24,8 @@ var (
 	refUPS   = regexp.MustCompile(`(?:^|[^0-9A-Za-z])(1[Zz][0-9A-Za-z]{16})(?:[^0-9A-Za-z]|$)`)
 	// A number of 12-15 digits introduced as a tracking, IMEI or ISBN
 	// number is not a card (FedEx numbers have 12 and 15 digits).
+	// Nor is one inside something written like an IBAN.
+	refIBANish = regexp.MustCompile(`(?i)(?:^|[^0-9a-z])((?:` + ibanCountryCodes() + `)[0-9]{2}(?: [0-9a-z]{4})*(?: [0-9a-z]{1,4})?)`)
 	refNotCard = regexp.MustCompile(`(?i)(?:^|[^0-9a-z])(?:tracking|track|trk|fedex|usps|ups|dhl|awb|waybill|parcel|shipment|consignment|imei|meid|iccid|sim|isbn|issn|serial|sn)` +
 		`(?:[\x00-\x2f\x3a-\x40\x5b-\x60\x7b-\x7f]{0,6}(?:number|numbers|num|no|nr|nbr|is|was|id|code|date|my|the|your|of|on|ref)){0,3}[\x00-\x2f\x3a-\x40\x5b-\x60\x7b-\x7f]{0,6}$`)
 )
@@ -34,6 +37,12 @@ func refWindows(text string) (cards, ssns [][]int) {
 	for _, m := range refUPS.FindAllStringSubmatchIndex(text, -1) {
 		for i := m[2]; i < m[3]; i++ {
 			ups[i] = true
+		}
+	}
+	ibanish := make([]bool, len(text)+1)
+	for _, m := range refIBANish.FindAllStringSubmatchIndex(text, -1) {
+		for i := m[2]; i < m[3]; i++ {
+			ibanish[i] = true
 		}
 	}
 	for _, loc := range refRun.FindAllStringIndex(text, -1) {
@@ -63,6 +72,9 @@ func refWindows(text string) (cards, ssns [][]int) {
 		plus := start > 0 && text[start-1] == '+' || ups[start]
 		notCard := refNotCard.MatchString(text[:start])
 		validCard := func(d []byte) bool { return validCard(d) && !(notCard && len(d) <= 15) }
+		if ibanish[start] {
+			continue // (the regexp reads the groups after an IBAN-like string as part of it)
+		}
 		sizes := make([]int, len(groups))
 		for i, g := range groups {
 			sizes[i] = len(g)
@@ -203,6 +215,15 @@ func FuzzChain(f *testing.F) {
 			t.Fatalf("flag policy changed %q: %+v", in, fl)
 		}
 	})
+}
+
+// ibanCountryCodes lists the IBAN countries for a regexp: "AD|AE|...".
+func ibanCountryCodes() string {
+	var cc []string
+	for k := range ibanLengths {
+		cc = append(cc, string([]byte{byte(k >> 8), byte(k)}))
+	}
+	return strings.Join(cc, "|")
 }
 
 func spansOf(fs []sms.Finding) string {

@@ -55,6 +55,11 @@ func IBANLength(cc string) int {
 const maxIBAN = 34
 
 func (ibanDetector) Detect(text string, dst []sms.Finding) []sms.Finding {
+	// Every IBAN holds six digits in a row (perhaps across the spaces of
+	// its groups).
+	if firstRun(text, 6) < 0 {
+		return dst
+	}
 	// An IBAN's first digit follows its two letters.
 	for i := nextDigit(text, 2); i < len(text); i = nextDigit(text, i+1) {
 		if !isLetter(text[i-1]) || !isLetter(text[i-2]) || i+1 >= len(text) || !isDigit(text[i+1]) {

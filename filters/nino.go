@@ -16,6 +16,9 @@ var _ Detector = ninoDetector{}
 func (ninoDetector) Name() string { return TypeUKNIN }
 
 func (ninoDetector) Detect(text string, dst []sms.Finding) []sms.Finding {
+	if firstRun(text, 6) < 0 {
+		return dst // its six digits are a run
+	}
 	for i := nextDigit(text, 2); i < len(text); i = nextDigit(text, i+1) {
 		// The prefix: two letters right before, or before one space.
 		p := i - 2
@@ -50,7 +53,7 @@ func (ninoDetector) Detect(text string, dst []sms.Finding) []sms.Finding {
 // end of the digits, the index of the suffix (-1 if none) and whether
 // the number ends at a word boundary.
 func ninoDigits(text string, i int) (end, suffix int, ok bool) {
-	n := 0
+	n, spaces := 0, 0
 	j := i
 	for n < 6 && j < len(text) {
 		if isDigit(text[j]) {
@@ -59,12 +62,13 @@ func ninoDigits(text string, i int) (end, suffix int, ok bool) {
 			continue
 		}
 		if text[j] == ' ' && (n == 2 || n == 4) && j+1 < len(text) && isDigit(text[j+1]) {
+			spaces++
 			j++
 			continue
 		}
 		break
 	}
-	if n != 6 || j < len(text) && isDigit(text[j]) {
+	if n != 6 || spaces == 1 || j < len(text) && isDigit(text[j]) || j+1 < len(text) && text[j] == ' ' && isDigit(text[j+1]) {
 		return 0, 0, false
 	}
 	end, suffix = j, -1
@@ -97,15 +101,20 @@ func ninoPrefix(a, b byte) bool {
 // ninoContext reports whether a context word for NI numbers starts within
 // ContextBytes before start.
 func ninoContext(text string, start int) bool {
+	found := false
 	for i := max(0, start-ContextBytes); i < start; i++ {
+		if isDigit(text[i]) {
+			found = false // the word introduced another number
+			continue
+		}
 		if i > 0 && isLetter(text[i-1]) {
 			continue
 		}
 		for _, w := range [...]string{"ni", "n.i.", "nino", "national insurance", "insurance"} {
 			if hasPrefixFold(text[i:], w) && !alnumAt(text, i+len(w)) {
-				return true
+				found = true
 			}
 		}
 	}
-	return false
+	return found
 }

@@ -124,9 +124,15 @@ func ndValue(r rune) (int, bool) {
 	return 0, false
 }
 
-// digitWord returns the digit a word spells (w in any case), or -1.
+// digitWord returns the digit a word spells (w in any case but "OH"), or
+// -1.
 func digitWord(w string) int {
 	if len(w) < 2 || len(w) > 5 {
+		return -1
+	}
+	switch w[0] | 0x20 {
+	case 'z', 'o', 't', 'f', 's', 'e', 'n':
+	default:
 		return -1
 	}
 	var buf [5]byte
@@ -134,7 +140,12 @@ func digitWord(w string) int {
 		buf[i] = w[i] | 0x20
 	}
 	switch string(buf[:len(w)]) {
-	case "zero", "oh":
+	case "zero":
+		return 0
+	case "oh":
+		if w == "OH" {
+			return -1 // a prefix ("OH 12 34 56 A"), not a spoken zero
+		}
 		return 0
 	case "one":
 		return 1
@@ -172,7 +183,7 @@ func spelledNearDigits(s string) bool {
 		for n := 0; k < len(s) && n < maxGap && asciiSep[s[k]&0x7f] != 0 && s[k] < utf8.RuneSelf; n++ {
 			k++
 		}
-		if k < len(s) && isLetter(s[k]) {
+		if k > j && k < len(s) && isLetter(s[k]) {
 			e := k
 			for e < len(s) && isLetter(s[e]) {
 				e++
@@ -186,7 +197,7 @@ func spelledNearDigits(s string) bool {
 		for n := 0; k > 0 && n < maxGap && s[k-1] < utf8.RuneSelf && asciiSep[s[k-1]] != 0; n++ {
 			k--
 		}
-		if k > 0 && isLetter(s[k-1]) {
+		if k < i && k > 0 && isLetter(s[k-1]) {
 			b := k
 			for b > 0 && isLetter(s[b-1]) {
 				b--
@@ -315,10 +326,11 @@ func (v *view) normalise(s string) {
 	v.text, v.start, v.end = string(text), start, end
 }
 
-// joins reports whether s[from:to] is a gap of at most maxGap separator
-// characters.
+// joins reports whether s[from:to] is a gap of one to maxGap separator
+// characters, not a wide one (no line break, no ". ").
 func joins(s string, from, to int) bool {
 	n := 0
+	var gap uint8
 	for i := from; i < to; n++ {
 		if n == maxGap {
 			return false
@@ -327,9 +339,10 @@ func joins(s string, from, to int) bool {
 		if class == 0 {
 			return false
 		}
+		gap |= class
 		i += size
 	}
-	return true
+	return n > 0 && !wide(gap)
 }
 
 func onlySpaces(s string) bool {

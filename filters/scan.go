@@ -275,6 +275,51 @@ func firstRun(text string, min int) int {
 	return -1
 }
 
+// longestRun returns the number of digits of the longest run in text, or
+// limit if that is more.
+func longestRun(text string, limit int) int {
+	best, n := 0, 0
+	for i := 0; i < len(text); {
+		c := text[i]
+		if isDigit(c) {
+			n++
+			if n >= limit {
+				return limit
+			}
+			i++
+			continue
+		}
+		if n == 0 {
+			i = nextDigit(text, i+1)
+			continue
+		}
+		best = max(best, n)
+		// In a run: the gap joins only if separators lead to a digit.
+		j, k := i, 0
+		for j < len(text) && k < maxGap {
+			class, size := asciiSep[c&0x7f], 1
+			if c >= utf8.RuneSelf {
+				class, size = sepAt(text, j)
+			}
+			if class == 0 {
+				break
+			}
+			j += size
+			k++
+			if j < len(text) {
+				c = text[j]
+			}
+		}
+		if k == 0 || j >= len(text) || !isDigit(text[j]) {
+			n = 0
+			i = max(j, i+1)
+			continue
+		}
+		i = j
+	}
+	return max(best, n)
+}
+
 const (
 	lo7 = 0x7f7f7f7f7f7f7f7f
 	hi1 = 0x8080808080808080

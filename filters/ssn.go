@@ -108,16 +108,23 @@ func detectNineDigits(text string, i int, dst []sms.Finding) []sms.Finding {
 	return dst
 }
 
+// wide reports whether a gap separates numbers rather than the groups of
+// one: it holds a line break, or a space with a dash, dot, comma or slash
+// (". ", " — ", ", ").
+func wide(gap uint8) bool {
+	return gap&sepNewline != 0 || gap&sepSpace != 0 && gap&^(sepSpace|sepInvis) != 0
+}
+
 // bareAlone reports whether group g (nine digits) stands alone: it is the
-// whole run, or a line break separates it from its neighbours.
+// whole run, or wide gaps separate it from its neighbours.
 func (r *run) bareAlone(g int) bool {
 	if r.ngroup == 1 {
 		return r.whole()
 	}
-	if g > 0 && r.gap[g]&sepNewline == 0 {
+	if g > 0 && !wide(r.gap[g]) {
 		return false
 	}
-	if g+1 < r.ngroup && r.gap[g+1]&sepNewline == 0 {
+	if g+1 < r.ngroup && !wide(r.gap[g+1]) {
 		return false
 	}
 	return (g > 0 || !r.truncL) && (g+1 < r.ngroup || !r.truncR)
@@ -147,13 +154,13 @@ func (r *run) triple(g, a, b, c int) bool {
 	if alone {
 		return true
 	}
-	if sep != sepDash {
+	// Inside a longer run: its neighbours must be apart — across wide
+	// gaps, or (a dashed number) gaps without a dash.
+	apart := func(gap uint8) bool { return wide(gap) || sep == sepDash && gap&sepDash == 0 }
+	if g > 0 && !apart(r.gap[g]) || g == 0 && r.truncL {
 		return false
 	}
-	if g > 0 && r.gap[g]&sepDash != 0 || g == 0 && r.truncL {
-		return false
-	}
-	if g+3 < r.ngroup && r.gap[g+3]&sepDash != 0 || g+3 == r.ngroup && r.truncR {
+	if g+3 < r.ngroup && !apart(r.gap[g+3]) || g+3 == r.ngroup && r.truncR {
 		return false
 	}
 	return true
@@ -202,12 +209,17 @@ var nineDigitWords = [...]struct{ w, typ string }{
 }
 
 // nineDigitContext returns the type introduced by the last context word
-// that starts (at a word boundary) within ssnContextBytes before start, or
+// that starts (at a word boundary) within ssnContextBytes before start,
+// with no digit between it and start (it introduced another number), or
 // "".
 func nineDigitContext(text string, start int) string {
 	from := max(0, start-ssnContextBytes)
 	typ := ""
 	for i := from; i < start; i++ {
+		if isDigit(text[i]) {
+			typ = ""
+			continue
+		}
 		if i > 0 && isLetter(text[i-1]) {
 			continue // not at a word boundary
 		}
