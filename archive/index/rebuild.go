@@ -92,4 +92,3 @@ func (x *Index) insertReview(ctx context.Context, r Review) error {
 	}
 	return nil
 }
-

@@ -21,7 +21,7 @@ import (
 // (no running node needed).
 func archiveCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "archive", Short: "Archive tools: signing key, verification, backend conformance, reindex"}
-	cmd.AddCommand(archiveKeygenCmd(), archiveVerifyCmd(), archiveCheckBackendCmd(), archiveReindexCmd())
+	cmd.AddCommand(archiveKeygenCmd(), archiveVerifyCmd(), archiveCheckBackendCmd(), archiveReindexCmd(), archiveVerifyBundleCmd())
 	return cmd
 }
 

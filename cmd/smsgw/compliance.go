@@ -74,7 +74,7 @@ func complianceCmd() *cobra.Command {
 	review.Flags().StringVar(&action, "action", "", "approved, escalated, flagged or no_action")
 	review.Flags().StringVar(&comment, "comment", "", "reviewer's comment")
 	_ = review.MarkFlagRequired("action")
-	cmd.AddCommand(search, get, conv, review, holdsCmd(&f))
+	cmd.AddCommand(search, get, conv, review, holdsCmd(&f), exportCmd(&f))
 	return cmd
 }
 

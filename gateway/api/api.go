@@ -51,6 +51,7 @@ type Config struct {
 	Search Searcher
 	Audit  Auditor
 	Holds  HoldKeeper // nil: no legal hold endpoints
+	Export Exporter   // nil: no export endpoint
 	// Ready reports readiness for /readyz.
 	Ready func() bool
 	Log   *slog.Logger

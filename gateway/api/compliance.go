@@ -33,6 +33,12 @@ type HoldKeeper interface {
 	List(ctx context.Context) ([]archive.Matter, error)
 }
 
+// Exporter builds evidence bundles (internal/app.Exporter); it audits
+// each export itself.
+type Exporter interface {
+	Export(ctx context.Context, actor string, q *index.Search, matter string) ([]byte, archive.Manifest, error)
+}
+
 // Auditor appends an audit record to the archive. A compliance request
 // whose audit record cannot be written fails: nothing is shown unaudited.
 type Auditor func(ctx context.Context, e archive.AuditEntry) error
@@ -46,6 +52,9 @@ func (s *Server) complianceRoutes() {
 	s.mux.Handle("GET /v1/compliance/messages/{id}", s.auth(auth.RoleCompliance, s.reviewMessage))
 	s.mux.Handle("POST /v1/compliance/messages/{id}/reviews", s.auth(auth.RoleCompliance, s.addReview))
 	s.mux.Handle("GET /v1/compliance/conversations", s.auth(auth.RoleCompliance, s.conversation))
+	if s.cfg.Export != nil {
+		s.mux.Handle("POST /v1/compliance/exports", s.auth(auth.RoleCompliance, s.export))
+	}
 	if s.cfg.Holds != nil {
 		s.mux.Handle("POST /v1/compliance/holds", s.auth(auth.RoleCompliance, s.placeHold))
 		s.mux.Handle("GET /v1/compliance/holds", s.auth(auth.RoleCompliance, s.listHolds))
@@ -481,4 +490,51 @@ func (s *Server) releaseHold(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, m)
+}
+
+// export answers an evidence bundle (zip) for a query or a matter.
+func (s *Server) export(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		Matter string            `json:"matter"`
+		Query  map[string]string `json:"query"`
+	}
+	if _, err := s.decode(w, r, &req); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if req.Matter == "" && len(req.Query) == 0 {
+		s.fail(w, r, badParam("query", "export_empty", "give a query or a matter"))
+		return
+	}
+	var q *index.Search
+	if len(req.Query) > 0 {
+		v := url.Values{}
+		for k, val := range req.Query {
+			if k == "limit" || k == "page_token" {
+				s.fail(w, r, badParam("query."+k, "invalid_query", "an export takes every page; %s does not apply", k))
+				return
+			}
+			v.Set(k, val)
+		}
+		parsed, err := s.searchFrom(r.Context(), v)
+		if err != nil {
+			var fe *fieldError
+			if errors.As(err, &fe) {
+				err = &fieldError{err: fe.err, field: "query." + fe.field}
+			}
+			s.fail(w, r, err)
+			return
+		}
+		q = &parsed
+	}
+	data, man, err := s.cfg.Export.Export(r.Context(), tokenOf(r.Context()).Name, q, req.Matter)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/zip")
+	w.Header().Set("Content-Disposition", `attachment; filename="smsgw-evidence-`+man.CreatedAt.Format("20060102T150405Z")+`.zip"`)
+	w.Header().Set("X-Smsgw-Messages", strconv.Itoa(man.Messages))
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(data)
 }

@@ -209,6 +209,7 @@ func (a *App) apiHandler() http.Handler {
 		Redact: func(t string) string { return a.Chain.Apply(t).Text },
 		Search: a.Index,
 		Holds:  a.holds(),
+		Export: a.exporter(),
 		Audit: func(ctx context.Context, e archive.AuditEntry) error {
 			_, err := a.Journal().Append(ctx, e)
 			return err

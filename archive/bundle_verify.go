@@ -1,0 +1,185 @@
+package archive
+
+import (
+	"archive/zip"
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"sort"
+
+	"golang.org/x/mod/sumdb/note"
+	"golang.org/x/mod/sumdb/tlog"
+
+	"github.com/smsgw/smsgw/sms"
+)
+
+// BundleReport is what VerifyBundle found.
+type BundleReport struct {
+	Manifest Manifest
+	// KeyFromBundle is set when the checkpoint was checked against the
+	// verifier key the bundle itself names (no trusted key was given): the
+	// bundle is consistent, but whoever relies on it must confirm that key
+	// out of band.
+	KeyFromBundle bool
+	Problems      []string
+}
+
+// OK reports whether the bundle verified.
+func (r *BundleReport) OK() bool { return len(r.Problems) == 0 }
+
+func (r *BundleReport) problem(format string, args ...any) {
+	r.Problems = append(r.Problems, fmt.Sprintf(format, args...))
+}
+
+// VerifyBundle checks an evidence bundle offline: every file against the
+// manifest's SHA-256 (none missing, none extra), the checkpoint's
+// signature (against verifiers, or if nil the key the manifest names), each
+// record's leaf hash and inclusion proof against the checkpoint, and that
+// every exported message is one of the proven records. The error is for a
+// bundle that cannot be read at all.
+func VerifyBundle(r io.ReaderAt, size int64, verifiers note.Verifiers) (*BundleReport, error) {
+	rep := &BundleReport{}
+	zr, err := zip.NewReader(r, size)
+	if err != nil {
+		return nil, fmt.Errorf("not a zip file: %w", err)
+	}
+	files := map[string][]byte{}
+	for _, f := range zr.File {
+		rc, err := f.Open()
+		if err != nil {
+			rep.problem("%s: cannot be read: %v", f.Name, err)
+			continue
+		}
+		data, err := io.ReadAll(io.LimitReader(rc, 1<<31))
+		rc.Close()
+		if err != nil {
+			rep.problem("%s: cannot be read: %v", f.Name, err)
+			continue
+		}
+		if _, dup := files[f.Name]; dup {
+			rep.problem("%s: appears twice", f.Name)
+		}
+		files[f.Name] = data
+	}
+	md, ok := files[BundleManifest]
+	if !ok {
+		rep.problem("%s is missing", BundleManifest)
+		return rep, nil
+	}
+	if err := json.Unmarshal(md, &rep.Manifest); err != nil || rep.Manifest.Format != BundleFormat {
+		rep.problem("%s is not a %s manifest", BundleManifest, BundleFormat)
+		return rep, nil
+	}
+	man := rep.Manifest
+	names := make([]string, 0, len(files))
+	for name := range files {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		if name == BundleManifest {
+			continue
+		}
+		want, listed := man.Files[name]
+		if !listed {
+			rep.problem("%s is not in the manifest", name)
+			continue
+		}
+		sum := sha256.Sum256(files[name])
+		if hex.EncodeToString(sum[:]) != want {
+			rep.problem("%s: SHA-256 does not match the manifest (changed after export)", name)
+		}
+	}
+	for name := range man.Files {
+		if _, ok := files[name]; !ok {
+			rep.problem("%s is listed in the manifest but missing", name)
+		}
+	}
+	// The checkpoint.
+	if verifiers == nil {
+		if man.VerifierKey == "" {
+			rep.problem("no verifier key given and the bundle names none: the checkpoint's signature cannot be checked")
+			return rep, nil
+		}
+		v, err := Verifiers(man.VerifierKey)
+		if err != nil {
+			rep.problem("the bundle's verifier key is malformed: %v", err)
+			return rep, nil
+		}
+		verifiers, rep.KeyFromBundle = v, true
+	}
+	cp, err := OpenCheckpoint(files[BundleCheckpoint], verifiers)
+	if err != nil {
+		rep.problem("%s: %v", BundleCheckpoint, err)
+		return rep, nil
+	}
+	if cp.Origin != man.Checkpoint.Origin || cp.Size != man.Checkpoint.Size || hex.EncodeToString(cp.Root[:]) != man.Checkpoint.Root {
+		rep.problem("the manifest names checkpoint %s size %d, the signed checkpoint is %s size %d", man.Checkpoint.Origin, man.Checkpoint.Size, cp.Origin, cp.Size)
+	}
+	// Records and their proofs.
+	proven := map[sms.MessageID]string{} // message id -> canonical message JSON
+	lines := bytes.Split(bytes.TrimRight(files[BundleRecords], "\n"), []byte("\n"))
+	nrec := 0
+	for i, line := range lines {
+		if len(line) == 0 {
+			continue
+		}
+		nrec++
+		var br BundleRecord
+		if err := json.Unmarshal(line, &br); err != nil {
+			rep.problem("%s line %d: not a record: %v", BundleRecords, i+1, err)
+			continue
+		}
+		leaf := tlog.RecordHash(br.Record)
+		if hex.EncodeToString(leaf[:]) != br.Leaf {
+			rep.problem("%s line %d (log index %d): the record does not hash to its leaf (altered)", BundleRecords, i+1, br.Index)
+			continue
+		}
+		var proof tlog.RecordProof
+		bad := false
+		for _, h := range br.Proof {
+			b, err := hex.DecodeString(h)
+			if err != nil || len(b) != 32 {
+				bad = true
+				break
+			}
+			proof = append(proof, tlog.Hash(b))
+		}
+		if bad || tlog.CheckRecord(proof, cp.Size, tlog.Hash(cp.Root), br.Index, leaf) != nil {
+			rep.problem("%s line %d (log index %d): the inclusion proof does not verify against the checkpoint", BundleRecords, i+1, br.Index)
+			continue
+		}
+		var rec Record
+		if json.Unmarshal(br.Record, &rec) == nil && rec.Kind == KindMessage && rec.Message != nil {
+			canon, _ := json.Marshal(rec.Message)
+			proven[rec.Message.ID] = string(canon)
+		}
+	}
+	if nrec != man.Records {
+		rep.problem("%s holds %d records, the manifest says %d", BundleRecords, nrec, man.Records)
+	}
+	// Every exported message is a proven record, unchanged.
+	nmsg := 0
+	for i, line := range bytes.Split(bytes.TrimRight(files[BundleMessagesJ], "\n"), []byte("\n")) {
+		if len(line) == 0 {
+			continue
+		}
+		nmsg++
+		var m sms.Message
+		if err := json.Unmarshal(line, &m); err != nil {
+			rep.problem("%s line %d: not a message", BundleMessagesJ, i+1)
+			continue
+		}
+		canon, _ := json.Marshal(m)
+		if p, ok := proven[m.ID]; !ok || p != string(canon) {
+			rep.problem("%s line %d: message %s is not a proven archived record", BundleMessagesJ, i+1, m.ID)
+		}
+	}
+	if nmsg != man.Messages {
+		rep.problem("%s holds %d messages, the manifest says %d", BundleMessagesJ, nmsg, man.Messages)
+	}
+	return rep, nil
+}

@@ -1,0 +1,363 @@
+package archive
+
+import (
+	"archive/zip"
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/csv"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"mime"
+	"sort"
+	"strings"
+	"time"
+
+	"golang.org/x/mod/sumdb/note"
+	"golang.org/x/mod/sumdb/tlog"
+
+	"github.com/smsgw/smsgw/sms"
+)
+
+// Evidence bundles: a zip with the selected messages (CSV, JSON lines, one
+// EML per conversation), every archived record about them (the messages
+// and their status events) with its Merkle inclusion proof against a
+// signed checkpoint, the checkpoint itself, and a manifest with the
+// SHA-256 of every file. VerifyBundle checks one offline.
+
+// Bundle file names.
+const (
+	BundleManifest   = "manifest.json"
+	BundleCheckpoint = "checkpoint.note"
+	BundleRecords    = "records.jsonl"
+	BundleMessagesJ  = "messages.jsonl"
+	BundleMessagesC  = "messages.csv"
+	BundleConvDir    = "conversations/"
+)
+
+// BundleRecord is one archived record with its proof.
+type BundleRecord struct {
+	Index  int64           `json:"index"`  // log position
+	Leaf   string          `json:"leaf"`   // hex RFC 6962 leaf hash of Record
+	Record json.RawMessage `json:"record"` // the record's bytes exactly as archived
+	Proof  []string        `json:"proof"`  // hex hashes: inclusion proof against the checkpoint
+}
+
+// Manifest describes a bundle.
+type Manifest struct {
+	Format      string            `json:"format"`
+	CreatedAt   time.Time         `json:"created_at"`
+	CreatedBy   string            `json:"created_by"`
+	Selection   map[string]string `json:"selection"` // the query or matter that chose the messages
+	Messages    int               `json:"messages"`
+	Records     int               `json:"records"`
+	Checkpoint  CheckpointRef     `json:"checkpoint"`
+	VerifierKey string            `json:"verifier_key,omitempty"` // the key the checkpoint is signed with (trust it out of band)
+	Files       map[string]string `json:"files"`                  // name -> hex SHA-256
+}
+
+// CheckpointRef names the checkpoint the proofs are against.
+type CheckpointRef struct {
+	Origin string `json:"origin"`
+	Size   int64  `json:"size"`
+	Root   string `json:"root"`
+}
+
+// BundleFormat is the manifest's format tag.
+const BundleFormat = "smsgw-evidence/1"
+
+// ExportRequest says what goes into a bundle.
+type ExportRequest struct {
+	MessageIDs  map[sms.MessageID]bool
+	Selection   map[string]string
+	CreatedBy   string
+	Verifiers   note.Verifiers // to pick a checkpoint whose signature verifies
+	VerifierKey string         // recorded in the manifest
+}
+
+// memHashes is the whole log's stored hashes in memory (tlog layout).
+type memHashes []tlog.Hash
+
+func (m memHashes) ReadHashes(idx []int64) ([]tlog.Hash, error) {
+	out := make([]tlog.Hash, len(idx))
+	for i, x := range idx {
+		if x < 0 || x >= int64(len(m)) {
+			return nil, fmt.Errorf("hash %d not in the log read", x)
+		}
+		out[i] = m[x]
+	}
+	return out, nil
+}
+
+// Export writes an evidence bundle for the requested messages to w. It
+// reads the whole log (every segment) to prove each record against the
+// newest checkpoint that verifies; records archived after that checkpoint
+// cannot be proven yet and make the export fail with a "retry after the
+// next checkpoint" error.
+func Export(ctx context.Context, st Store, req ExportRequest, w io.Writer) (Manifest, error) {
+	man := Manifest{Format: BundleFormat, CreatedAt: time.Now().UTC(), CreatedBy: req.CreatedBy, Selection: req.Selection, Files: map[string]string{}}
+	// The newest checkpoint that verifies.
+	var cp Checkpoint
+	var cpNote []byte
+	err := st.List(ctx, CheckpointPrefix, func(oi ObjectInfo) error {
+		data, _, err := st.Get(ctx, oi.Key)
+		if err != nil {
+			return err
+		}
+		c, err := OpenCheckpoint(data, req.Verifiers)
+		if err == nil && c.Size >= cp.Size {
+			cp, cpNote = c, data
+		}
+		return nil
+	})
+	if err != nil {
+		return man, err
+	}
+	if cpNote == nil {
+		return man, sms.Errorf(sms.Unavailable, "no_checkpoint", "no signed checkpoint verifies yet; retry after the next one")
+	}
+	// Every segment in the log, in log order.
+	type segRef struct {
+		key   string
+		first int64
+	}
+	var segs []segRef
+	var buf []byte
+	err = st.List(ctx, SegmentPrefix, func(oi ObjectInfo) error {
+		data, _, err := st.Get(ctx, oi.Key)
+		if err != nil {
+			return err
+		}
+		info, err := ReadSegmentInfo(data)
+		if err != nil || !info.InLog() {
+			return nil
+		}
+		segs = append(segs, segRef{oi.Key, info.First})
+		return nil
+	})
+	if err != nil {
+		return man, err
+	}
+	sort.Slice(segs, func(i, j int) bool { return segs[i].first < segs[j].first })
+	hashes := make(memHashes, 0, tlog.StoredHashCount(cp.Size))
+	var recs []BundleRecord
+	var msgs []sms.Message
+	wanted := func(kind string, data []byte) (*sms.Message, bool) {
+		var r Record
+		switch kind {
+		case KindMessage:
+			if json.Unmarshal(data, &r) == nil && r.Message != nil && req.MessageIDs[r.Message.ID] {
+				return r.Message, true
+			}
+		case KindEvent:
+			if json.Unmarshal(data, &r) == nil && r.Event != nil && req.MessageIDs[r.Event.MessageID] {
+				return nil, true
+			}
+		}
+		return nil, false
+	}
+	var n int64
+	for _, s := range segs {
+		if n >= cp.Size {
+			break
+		}
+		if s.first != n {
+			return man, sms.Errorf(sms.Invalid, "log_gap", "the log has a gap at index %d (segment %s starts at %d); run smsgw archive verify", n, s.key, s.first)
+		}
+		data, _, err := st.Get(ctx, s.key)
+		if err != nil {
+			return man, err
+		}
+		var scanErr error
+		_, buf, err = ScanSegment(data, buf, func(r *ScannedRecord) {
+			if scanErr != nil || n >= cp.Size {
+				return
+			}
+			if !r.Valid {
+				scanErr = sms.Errorf(sms.Invalid, "corrupt_record", "record %d of %s does not match its leaf hash; run smsgw archive verify", r.Index, s.key)
+				return
+			}
+			sh, err := tlog.StoredHashesForRecordHash(n, tlog.Hash(r.Leaf), hashes)
+			if err != nil {
+				scanErr = err
+				return
+			}
+			hashes = append(hashes, sh...)
+			if m, ok := wanted(r.Kind, r.Data); ok {
+				recs = append(recs, BundleRecord{Index: n, Leaf: hex.EncodeToString(r.Leaf[:]), Record: append(json.RawMessage(nil), r.Data...)})
+				if m != nil {
+					msgs = append(msgs, *m)
+				}
+			}
+			n++
+		})
+		if err != nil {
+			return man, fmt.Errorf("reading %s: %w", s.key, err)
+		}
+		if scanErr != nil {
+			return man, scanErr
+		}
+	}
+	if n < cp.Size {
+		return man, sms.Errorf(sms.Invalid, "log_short", "the log holds %d records, the checkpoint %d; run smsgw archive verify", n, cp.Size)
+	}
+	root, err := tlog.TreeHash(cp.Size, hashes)
+	if err != nil {
+		return man, err
+	}
+	if root != tlog.Hash(cp.Root) {
+		return man, sms.Errorf(sms.Invalid, "root_mismatch", "the log's root at size %d does not match the signed checkpoint; run smsgw archive verify", cp.Size)
+	}
+	found := map[sms.MessageID]bool{}
+	for _, m := range msgs {
+		found[m.ID] = true
+	}
+	for id := range req.MessageIDs {
+		if !found[id] {
+			return man, sms.Errorf(sms.Unavailable, "not_checkpointed", "message %s is not covered by a signed checkpoint yet; retry after the next checkpoint", id)
+		}
+	}
+	for i := range recs {
+		p, err := tlog.ProveRecord(cp.Size, recs[i].Index, hashes)
+		if err != nil {
+			return man, err
+		}
+		for _, h := range p {
+			recs[i].Proof = append(recs[i].Proof, hex.EncodeToString(h[:]))
+		}
+	}
+	sort.Slice(msgs, func(i, j int) bool { return msgs[i].ID < msgs[j].ID })
+	man.Messages, man.Records = len(msgs), len(recs)
+	man.Checkpoint = CheckpointRef{Origin: cp.Origin, Size: cp.Size, Root: hex.EncodeToString(cp.Root[:])}
+	man.VerifierKey = req.VerifierKey
+
+	zw := zip.NewWriter(w)
+	put := func(name string, data []byte) error {
+		sum := sha256.Sum256(data)
+		man.Files[name] = hex.EncodeToString(sum[:])
+		f, err := zw.CreateHeader(&zip.FileHeader{Name: name, Method: zip.Deflate, Modified: man.CreatedAt})
+		if err != nil {
+			return err
+		}
+		_, err = f.Write(data)
+		return err
+	}
+	var rb bytes.Buffer
+	for _, r := range recs {
+		line, _ := json.Marshal(r)
+		rb.Write(line)
+		rb.WriteByte('\n')
+	}
+	files := []struct {
+		name string
+		data []byte
+	}{
+		{BundleCheckpoint, cpNote},
+		{BundleRecords, rb.Bytes()},
+		{BundleMessagesJ, messagesJSONL(msgs)},
+		{BundleMessagesC, messagesCSV(msgs)},
+	}
+	for name, data := range conversationsEML(msgs) {
+		files = append(files, struct {
+			name string
+			data []byte
+		}{name, data})
+	}
+	for _, f := range files {
+		if err := put(f.name, f.data); err != nil {
+			return man, err
+		}
+	}
+	md, _ := json.MarshalIndent(man, "", "  ")
+	f, err := zw.CreateHeader(&zip.FileHeader{Name: BundleManifest, Method: zip.Deflate, Modified: man.CreatedAt})
+	if err != nil {
+		return man, err
+	}
+	if _, err := f.Write(md); err != nil {
+		return man, err
+	}
+	return man, zw.Close()
+}
+
+func messagesJSONL(msgs []sms.Message) []byte {
+	var b bytes.Buffer
+	for _, m := range msgs {
+		line, _ := json.Marshal(m)
+		b.Write(line)
+		b.WriteByte('\n')
+	}
+	return b.Bytes()
+}
+
+func findingTypes(fs []sms.Finding) string {
+	var ts []string
+	for _, f := range fs {
+		ts = append(ts, f.Type)
+	}
+	return strings.Join(ts, ";")
+}
+
+func messagesCSV(msgs []sms.Message) []byte {
+	var b bytes.Buffer
+	w := csv.NewWriter(&b)
+	_ = w.Write([]string{"id", "accepted_at", "direction", "from", "to", "employee_id", "verdict", "findings", "incomplete", "body"})
+	for _, m := range msgs {
+		_ = w.Write([]string{string(m.ID), m.AcceptedAt.UTC().Format(time.RFC3339Nano), string(m.Direction), m.From.E164(), m.To.E164(),
+			m.EmployeeID, string(m.Verdict), findingTypes(m.Findings), fmt.Sprint(m.Incomplete), m.Body})
+	}
+	w.Flush()
+	return b.Bytes()
+}
+
+// conversationsEML renders one RFC 5322 message per conversation (business
+// number, customer), the texts in order, for review tools that read mail.
+func conversationsEML(msgs []sms.Message) map[string][]byte {
+	type conv struct {
+		business, party sms.Number
+		msgs            []sms.Message
+	}
+	convs := map[string]*conv{}
+	var order []string
+	for _, m := range msgs {
+		biz, party := m.From, m.To
+		if m.Direction == sms.Inbound {
+			biz, party = m.To, m.From
+		}
+		k := biz.Digits() + "_" + party.Digits()
+		c, ok := convs[k]
+		if !ok {
+			c = &conv{business: biz, party: party}
+			convs[k] = c
+			order = append(order, k)
+		}
+		c.msgs = append(c.msgs, m)
+	}
+	out := map[string][]byte{}
+	for _, k := range order {
+		c := convs[k]
+		var b bytes.Buffer
+		first, last := c.msgs[0], c.msgs[len(c.msgs)-1]
+		fmt.Fprintf(&b, "From: %s <%s@sms.invalid>\r\n", c.business.E164(), c.business.Digits())
+		fmt.Fprintf(&b, "To: %s <%s@sms.invalid>\r\n", c.party.E164(), c.party.Digits())
+		fmt.Fprintf(&b, "Date: %s\r\n", last.AcceptedAt.UTC().Format(time.RFC1123Z))
+		fmt.Fprintf(&b, "Subject: %s\r\n", mime.QEncoding.Encode("utf-8", fmt.Sprintf("SMS conversation %s / %s, %d messages", c.business.E164(), c.party.E164(), len(c.msgs))))
+		fmt.Fprintf(&b, "Message-ID: <%s@smsgw.invalid>\r\n", first.ID)
+		b.WriteString("MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n")
+		b.WriteString("X-Smsgw-Conversation: " + c.business.E164() + " " + c.party.E164() + "\r\n\r\n")
+		for _, m := range c.msgs {
+			who := c.party.E164()
+			if m.Direction == sms.Outbound {
+				who = c.business.E164()
+				if m.EmployeeID != "" {
+					who += " (" + m.EmployeeID + ")"
+				}
+			}
+			fmt.Fprintf(&b, "[%s] %s [%s]:\r\n%s\r\n\r\n", m.AcceptedAt.UTC().Format(time.RFC3339), who, m.ID,
+				strings.ReplaceAll(m.Body, "\n", "\r\n"))
+		}
+		out[BundleConvDir+k+".eml"] = b.Bytes()
+	}
+	return out
+}
