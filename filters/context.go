@@ -230,6 +230,11 @@ func contextValue(text string, i, j int, k kw, dst []sms.Finding) ([]sms.Finding
 		if wordIs(text, ps, pe, "time") || wordIs(text, ps, pe, "onetime") || wordIs(text, ps, pe, "otp") {
 			return dst, j
 		}
+		// A boarding, bus or day pass is a ticket.
+		if k == kwPassWeak && (wordIs(text, ps, pe, "boarding") || wordIs(text, ps, pe, "bus") || wordIs(text, ps, pe, "day") ||
+			wordIs(text, ps, pe, "season") || wordIs(text, ps, pe, "guest") || wordIs(text, ps, pe, "hall") || wordIs(text, ps, pe, "ski")) {
+			return dst, j
+		}
 		return passwordValue(text, j, k == kwPassWeak, dst)
 	}
 	v := skipFillers(text, j)
@@ -359,7 +364,10 @@ func idToken(text string, v, min, max, minDigits int, groups bool) (int, bool) {
 			}
 			i++
 		}
-		if gd == 0 && gs > v {
+		if gd == 0 {
+			if gs == v {
+				return 0, false // "license plate ABC1234": a word, then the value of something else
+			}
 			i = gs - 1 // a group without a digit is no part of it
 			break
 		}

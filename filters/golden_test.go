@@ -171,15 +171,12 @@ func checkInvariants(t *testing.T, in string, out Outcome) {
 		if f.Action == sms.ActionFlag || f.Type == "blocked_phrase" {
 			continue
 		}
-		changed, kept := false, 0
+		changed := false
 		for i := f.Start; i < f.End; i++ {
 			masked[i] = true
-			if out.Text[i] != in[i] {
-				changed = true
-			} else if isDigit(in[i]) || isLetter(in[i]) {
-				kept++
-			}
+			changed = changed || out.Text[i] != in[i]
 		}
+		_, kept := units(in, out.Text, f.Start, f.End, f.Type == TypePassword)
 		if !changed && strings.Trim(in[f.Start:f.End], "* ") != "" {
 			t.Errorf("Apply(%q): nothing masked in finding %+v", in, f)
 		}

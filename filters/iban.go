@@ -20,9 +20,10 @@ func (ibanDetector) Name() string { return TypeIBAN }
 
 // ibanLengths maps a country code (two upper-case letters as a uint16) to
 // the length of its IBANs.
-var ibanLengths = map[uint16]uint8{}
+var ibanLengths = buildIBANLengths()
 
-func init() {
+func buildIBANLengths() map[uint16]uint8 {
+	m := map[uint16]uint8{}
 	for _, c := range []struct {
 		cc string
 		n  uint8
@@ -40,8 +41,9 @@ func init() {
 		{"SV", 28}, {"TL", 23}, {"TN", 24}, {"TR", 26}, {"UA", 29}, {"VA", 22}, {"VG", 24}, {"XK", 20},
 		{"YE", 30},
 	} {
-		ibanLengths[uint16(c.cc[0])<<8|uint16(c.cc[1])] = c.n
+		m[uint16(c.cc[0])<<8|uint16(c.cc[1])] = c.n
 	}
+	return m
 }
 
 // IBANLength returns the length of the IBANs of country cc ("DE"), or 0.

@@ -41,10 +41,10 @@ var cardBrands = []struct {
 	{2221, 2720, []int{16}},
 	{34, 34, []int{15}}, {37, 37, []int{15}}, // Amex
 	{6011, 6011, []int{16, 19}}, {644, 649, []int{16}}, {65, 65, []int{16}}, // Discover
-	{3528, 3589, []int{16, 19}},                                            // JCB
-	{300, 305, []int{14}}, {36, 36, []int{14}}, {38, 38, []int{14, 16}},    // Diners
-	{62, 62, []int{16, 19}},                                                // UnionPay
-	{50, 50, []int{16, 18}}, {56, 69, []int{12, 16, 19}},                   // Maestro
+	{3528, 3589, []int{16, 19}},                                         // JCB
+	{300, 305, []int{14}}, {36, 36, []int{14}}, {38, 38, []int{14, 16}}, // Diners
+	{62, 62, []int{16, 19}},                              // UnionPay
+	{50, 50, []int{16, 18}}, {56, 69, []int{12, 16, 19}}, // Maestro
 }
 
 // card returns a random brand-valid, Luhn-valid card number; Visa and
