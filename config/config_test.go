@@ -116,3 +116,15 @@ func TestLoadMissingFile(t *testing.T) {
 		t.Error("Load of a missing file succeeded")
 	}
 }
+
+func TestValidateNumbers(t *testing.T) {
+	c := Defaults()
+	c.Numbers.OptOutScope = "everyone"
+	found := false
+	for _, e := range c.Validate() {
+		found = found || strings.Contains(e.Error(), "numbers.opt_out_scope")
+	}
+	if !found {
+		t.Errorf("an unknown opt-out scope is not reported by key: %v", c.Validate())
+	}
+}

@@ -206,6 +206,15 @@ func (c Config) Validate() []error {
 			add(k, "max_binds and throughput must not be negative")
 		}
 	}
+	if sc := c.Numbers.OptOutScope; sc != "" && sc != "number" && sc != "company" {
+		add("numbers.opt_out_scope", "unknown scope %q (want number or company)", sc)
+	}
+	if c.Numbers.Inactivity != 0 && c.Numbers.Inactivity < time.Second {
+		add("numbers.inactivity", "must be at least 1s (got %s)", c.Numbers.Inactivity)
+	}
+	if c.Numbers.SweepInterval < 0 {
+		add("numbers.sweep_interval", "must not be negative")
+	}
 	if c.Webhook.Timeout <= 0 {
 		add("webhook.timeout", "must be positive (got %s)", c.Webhook.Timeout)
 	}
