@@ -81,7 +81,7 @@ const (
 // checkpointer is stalled, see its errors) and reservations are refused,
 // which holds messages back rather than archiving them where no checkpoint
 // will cover them.
-const maxHeadSegments = 4000
+const maxHeadSegments = 2000
 
 const headKey, treeKey = "head", "tree"
 
@@ -359,7 +359,9 @@ func (l *archiveLog) write(ctx context.Context, key, source string, recs []archi
 		l.log.Warn("writing archive segment failed; retrying the same segment", "segment", key, "first", e.First, "records", len(recs), "attempt", attempt+1, "err", putErr)
 		select {
 		case <-pctx.Done():
-			l.giveUp(ctx, e, "the writer gave up after "+l.putTimeout.String())
+			if l.giveUp(ctx, e, "the writer gave up after "+l.putTimeout.String()) == segWritten {
+				return nil // a PUT that seemed to fail had landed
+			}
 			return fmt.Errorf("writing segment %s: %w", key, putErr)
 		case <-time.After(min(time.Duration(100<<min(attempt, 6))*time.Millisecond, 5*time.Second)):
 		}
@@ -368,12 +370,15 @@ func (l *archiveLog) write(ctx context.Context, key, source string, recs []archi
 
 // giveUp seals a reservation its writer abandons, best effort: if the
 // store is down this fails too and the reservation is sealed later.
-func (l *archiveLog) giveUp(ctx context.Context, e logEntry, reason string) {
+// It returns what holds the key now ("" when unknown).
+func (l *archiveLog) giveUp(ctx context.Context, e logEntry, reason string) string {
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
-	if _, err := l.seal(sctx, e, reason); err != nil {
+	state, err := l.seal(sctx, e, reason)
+	if err != nil {
 		l.log.Warn("sealing an abandoned archive reservation failed; it will be sealed later", "segment", e.Key, "first", e.First, "err", err)
 	}
+	return state
 }
 
 // seal settles an open reservation: it PUTs a void segment for e's range

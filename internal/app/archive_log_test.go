@@ -187,6 +187,7 @@ type flakyStore struct {
 	archive.Store
 	mu       sync.Mutex
 	failures int
+	landed   int // Puts that store the object but report an error (a lost response)
 	before   func(key string)
 }
 
@@ -198,9 +199,17 @@ func (f *flakyStore) Put(ctx context.Context, key string, data []byte, until tim
 	}
 	hook := f.before
 	f.before = nil
+	landed := f.landed > 0
+	if landed {
+		f.landed--
+	}
 	f.mu.Unlock()
 	if hook != nil {
 		hook(key)
+	}
+	if landed {
+		f.Store.Put(ctx, key, data, until)
+		return archive.ObjectInfo{}, errors.New("response lost")
 	}
 	if fail {
 		return archive.ObjectInfo{}, errors.New("store unavailable")
@@ -225,6 +234,22 @@ func TestArchiveLogRetriesSameSegment(t *testing.T) {
 	}
 	settle(t, l)
 	verifyLog(t, l)
+}
+
+// TestArchiveLogLostPutResponse: a PUT that landed but whose response was
+// lost is recognised on the retry (the key holds our segment).
+func TestArchiveLogLostPutResponse(t *testing.T) {
+	ctx := context.Background()
+	fs := &flakyStore{Store: localStore(t), landed: 1}
+	l := testArchiveLog(t, fs)
+	got := first(l.archiveBatch(ctx, archive.SourceMessages, msgRecords(3), time.Now(), nil, nil))
+	if got[0] == "" {
+		t.Fatal("records not archived after a lost PUT response")
+	}
+	settle(t, l)
+	if rep := verifyLog(t, l); rep.Voided != 0 || rep.Records != 3 {
+		t.Errorf("voided %d records %d", rep.Voided, rep.Records)
+	}
 }
 
 // TestArchiveLogWriterLosesToSealer: a slow writer whose reservation was
