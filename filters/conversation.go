@@ -191,7 +191,8 @@ const edgeBytes = 8
 
 // splitCard reports whether text starts with digit groups that complete
 // a valid card number after tail, and their span (the most groups that
-// do). Digits that are a card on their own are the chain's business.
+// do). When they are a card on their own too, the split reading wins: it
+// masks them all.
 func splitCard(text string, tail *digitTail) (int, int, bool) {
 	var sc scanner
 	sc.init(text)
@@ -216,7 +217,7 @@ func splitCard(text string, tail *digitTail) (int, int, bool) {
 			continue
 		}
 		copy(d[tail.n:], r.digit[:to])
-		if validCard(d[:n]) && !validCard(r.digit[:to]) {
+		if validCard(d[:n]) {
 			s, e := r.span(0, to)
 			return s, e, true
 		}
@@ -225,9 +226,9 @@ func splitCard(text string, tail *digitTail) (int, int, bool) {
 }
 
 // trailingDigits returns the digits of the last run of text when it ends
-// the text (but for spaces and punctuation), holds 4 to maxCardDigits-1
-// digits and is no card itself; none when that run ends at or before
-// usedEnd (it completed a split card).
+// the text (but for spaces and punctuation) and holds 4 to
+// maxCardDigits-1 digits; none when that run ends at or before usedEnd
+// (it completed a split card).
 func trailingDigits(text string, usedEnd int) digitTail {
 	var t digitTail
 	end := len(text)
@@ -255,7 +256,7 @@ func trailingDigits(text string, usedEnd int) digitTail {
 			found = true
 		}
 	}
-	if !found || !last.whole() || last.n < 4 || last.n >= maxCardDigits || validCard(last.digit[:last.n]) {
+	if !found || !last.whole() || last.n < 4 || last.n >= maxCardDigits {
 		return t
 	}
 	t.n = copy(t.d[:], last.digit[:last.n])

@@ -94,6 +94,9 @@ func lookupEntity(name string) (entity, bool) {
 // precedence is the rank of a finding type: built-ins in table order,
 // operator rules after them.
 func precedence(name string) int {
+	if name == TypeCardSplit {
+		return -1 // over the card the second part may be on its own
+	}
 	for i := range entities {
 		if entities[i].name == name {
 			return i

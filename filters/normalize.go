@@ -170,45 +170,136 @@ func digitWord(w string) int {
 }
 
 // spelledNearDigits reports whether a digit word stands next to an ASCII
-// numeral in s (separated by at most maxGap ASCII separators): only then
-// is it worth normalising the text's spelled digits.
+// numeral in s, in a sequence of numerals and digit words holding at
+// least minSpelledDigits digits: only then is it worth normalising the
+// text's spelled digits. It allocates nothing.
 func spelledNearDigits(s string) bool {
 	for i := nextDigit(s, 0); i < len(s); i = nextDigit(s, i) {
 		j := i
 		for j < len(s) && isDigit(s[j]) {
 			j++
 		}
-		// The word after.
-		k := j
-		for n := 0; k < len(s) && n < maxGap && asciiSep[s[k]&0x7f] != 0 && s[k] < utf8.RuneSelf; n++ {
-			k++
-		}
-		if k > j && k < len(s) && isLetter(s[k]) {
-			e := k
-			for e < len(s) && isLetter(s[e]) {
-				e++
+		if wordAfter(s, j) >= 0 || wordBefore(s, i) >= 0 {
+			// Walk back to the start of the sequence, then count it.
+			start := i
+			for {
+				if b := wordBefore(s, start); b >= 0 {
+					start = b
+					continue
+				}
+				if b := numeralBefore(s, start); b >= 0 {
+					start = b
+					continue
+				}
+				break
 			}
-			if digitWord(s[k:e]) >= 0 {
-				return true
+			digits, p := 0, start
+			for {
+				if isDigit(s[p]) {
+					e := p
+					for e < len(s) && isDigit(s[e]) {
+						e++
+					}
+					digits += e - p
+					p = e
+				} else {
+					p = wordAt(s, p)
+					digits++
+				}
+				if digits >= minSpelledDigits {
+					return true
+				}
+				if w := wordAfter(s, p); w >= 0 {
+					p = w
+				} else if n := numeralAfter(s, p); n >= 0 {
+					p = n
+				} else {
+					break
+				}
 			}
-		}
-		// The word before.
-		k = i
-		for n := 0; k > 0 && n < maxGap && s[k-1] < utf8.RuneSelf && asciiSep[s[k-1]] != 0; n++ {
-			k--
-		}
-		if k < i && k > 0 && isLetter(s[k-1]) {
-			b := k
-			for b > 0 && isLetter(s[b-1]) {
-				b--
-			}
-			if digitWord(s[b:k]) >= 0 {
-				return true
-			}
+			i = max(j, p)
+			continue
 		}
 		i = j
 	}
 	return false
+}
+
+// gapAfter returns where the joining gap after s[:j] ends (one to maxGap
+// ASCII separators, not a line break or a sentence end), or -1.
+func gapAfter(s string, j int) int {
+	k := j
+	var gap uint8
+	for n := 0; k < len(s) && n < maxGap && s[k] < utf8.RuneSelf && asciiSep[s[k]] != 0; n++ {
+		gap |= asciiSep[s[k]]
+		k++
+	}
+	if k == j || wide(gap) || k >= len(s) {
+		return -1
+	}
+	return k
+}
+
+// gapBefore is gapAfter backwards from s[i:]: where the gap starts, or -1.
+func gapBefore(s string, i int) int {
+	k := i
+	var gap uint8
+	for n := 0; k > 0 && n < maxGap && s[k-1] < utf8.RuneSelf && asciiSep[s[k-1]] != 0; n++ {
+		gap |= asciiSep[s[k-1]]
+		k--
+	}
+	if k == i || wide(gap) || k == 0 {
+		return -1
+	}
+	return k
+}
+
+// wordAfter returns the start of a digit word joined after s[:j], or -1.
+func wordAfter(s string, j int) int {
+	k := gapAfter(s, j)
+	if k < 0 || !isLetter(s[k]) {
+		return -1
+	}
+	if e := wordAt(s, k); digitWord(s[k:e]) < 0 || alnumAt(s, e) {
+		return -1
+	}
+	return k
+}
+
+// wordBefore returns the start of a digit word joined before s[i:], or -1.
+func wordBefore(s string, i int) int {
+	k := gapBefore(s, i)
+	if k < 0 || !isLetter(s[k-1]) {
+		return -1
+	}
+	b := k
+	for b > 0 && isLetter(s[b-1]) {
+		b--
+	}
+	if digitWord(s[b:k]) < 0 || b > 0 && isDigit(s[b-1]) {
+		return -1
+	}
+	return b
+}
+
+// numeralAfter returns the start of a numeral joined after s[:j], or -1.
+func numeralAfter(s string, j int) int {
+	if k := gapAfter(s, j); k >= 0 && isDigit(s[k]) {
+		return k
+	}
+	return -1
+}
+
+// numeralBefore returns the start of a numeral joined before s[i:], or -1.
+func numeralBefore(s string, i int) int {
+	k := gapBefore(s, i)
+	if k < 0 || !isDigit(s[k-1]) {
+		return -1
+	}
+	for k > 0 && isDigit(s[k-1]) {
+		k--
+	}
+	return k
 }
 
 // ntok is a token of the normaliser: a run of digits (any script) or of
