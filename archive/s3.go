@@ -31,7 +31,8 @@ type S3Config struct {
 
 // S3Store keeps segments in an S3 bucket with Object Lock: every object
 // is written with COMPLIANCE retention, Content-MD5 and If-None-Match: *
-// (put-if-absent), and read back by version ID.
+// (put-if-absent), and read back by version ID: always the first version
+// of a key, the one that was locked.
 type S3Store struct {
 	cfg S3Config
 	c   *minio.Client
@@ -100,21 +101,57 @@ func (s *S3Store) Put(ctx context.Context, key string, data []byte, retainUntil 
 		}
 		return ObjectInfo{}, fmt.Errorf("putting %s: %w", key, err)
 	}
-	s.mu.Lock()
-	if len(s.versions) >= 100000 {
-		clear(s.versions) // a bounded cache: unknown keys are read at their current version
-	}
-	s.versions[key] = info.VersionID
-	s.mu.Unlock()
+	s.remember(key, info.VersionID)
 	return ObjectInfo{Key: key, VersionID: info.VersionID, ETag: info.ETag, Size: info.Size, RetainUntil: retainUntil.UTC(), Mode: string(minio.Compliance)}, nil
 }
 
-// Get reads key (the version we wrote, when known) and checks its MD5
+// version is the version of key that is the archive's: the one this
+// process wrote, else the first (oldest) version — the one written
+// put-if-absent and locked. A later version (an overwrite) or a delete
+// marker never stands in for it; `archive verify` reports both.
+func (s *S3Store) version(ctx context.Context, key string) (string, error) {
+	s.mu.Lock()
+	v, ok := s.versions[key]
+	s.mu.Unlock()
+	if ok {
+		return v, nil
+	}
+	first, found := "", false
+	err := s.ListVersions(ctx, key, func(ov ObjectVersion) error {
+		if ov.Key == key && !ov.DeleteMarker && !found {
+			first, found = ov.VersionID, true
+		}
+		return nil
+	})
+	if err != nil {
+		return "", fmt.Errorf("reading %s: %w", key, err)
+	}
+	if !found {
+		return "", ErrNotFound
+	}
+	if first == "null" { // a bucket without versioning
+		first = ""
+	}
+	s.remember(key, first)
+	return first, nil
+}
+
+func (s *S3Store) remember(key, version string) {
+	s.mu.Lock()
+	if len(s.versions) >= 100000 {
+		clear(s.versions) // a bounded cache
+	}
+	s.versions[key] = version
+	s.mu.Unlock()
+}
+
+// Get reads key at its archived version (see version) and checks its MD5
 // against the ETag of a single-part upload.
 func (s *S3Store) Get(ctx context.Context, key string) ([]byte, ObjectInfo, error) {
-	s.mu.Lock()
-	v := s.versions[key]
-	s.mu.Unlock()
+	v, err := s.version(ctx, key)
+	if err != nil {
+		return nil, ObjectInfo{}, err
+	}
 	o, err := s.c.GetObject(ctx, s.cfg.Bucket, s.key(key), minio.GetObjectOptions{VersionID: v})
 	if err != nil {
 		return nil, ObjectInfo{}, s.mapErr(key, err)
@@ -138,10 +175,12 @@ func (s *S3Store) Get(ctx context.Context, key string) ([]byte, ObjectInfo, erro
 	return data, oi, err
 }
 
+// Stat describes key at its archived version (see version).
 func (s *S3Store) Stat(ctx context.Context, key string) (ObjectInfo, error) {
-	s.mu.Lock()
-	v := s.versions[key]
-	s.mu.Unlock()
+	v, err := s.version(ctx, key)
+	if err != nil {
+		return ObjectInfo{}, err
+	}
 	st, err := s.c.StatObject(ctx, s.cfg.Bucket, s.key(key), minio.StatObjectOptions{VersionID: v})
 	if err != nil {
 		return ObjectInfo{}, s.mapErr(key, err)

@@ -3,6 +3,7 @@ package archive
 import (
 	"bytes"
 	"context"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -52,6 +53,18 @@ func TestVerifyS3(t *testing.T) {
 	// Hide segment 2 behind a delete marker.
 	if err := m.Client.RemoveObject(ctx, bucket, "arch/"+l.keys[2], minio.RemoveObjectOptions{}); err != nil {
 		t.Fatal(err)
+	}
+	// A store that did not write them reads the locked originals, not the
+	// overwrite, and not "missing" behind the delete marker.
+	fresh, _ := NewS3Store(S3Config{Endpoint: m.Endpoint, Bucket: bucket, AccessKey: m.AccessKey, SecretKey: m.SecretKey, Prefix: "arch"})
+	if got, _, err := fresh.Get(ctx, l.keys[1]); err != nil || !bytes.Equal(got, orig) {
+		t.Errorf("Get after an overwrite: %v (original: %v)", err, bytes.Equal(got, orig))
+	}
+	if _, _, err := fresh.Get(ctx, l.keys[2]); err != nil {
+		t.Errorf("Get behind a delete marker: %v", err)
+	}
+	if _, err := fresh.Stat(ctx, "segments/none"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("Stat of a missing key: %v", err)
 	}
 	// A checkpoint written in GOVERNANCE mode, and a segment whose lock
 	// ends before its own policy date.
