@@ -37,9 +37,9 @@ const maxMinRun = minCardDigits
 
 func (cardDetector) minRun() int      { return minCardDigits }
 func (nineDigitDetector) minRun() int { return 9 }
-func (ibanDetector) minRun() int      { return 6 }
+func (ibanDetector) minRun() int      { return 6 } // six digits in a row, perhaps across its groups' spaces
 func (ninoDetector) minRun() int      { return 6 }
-func (phoneDetector) minRun() int     { return 7 }
+func (phoneDetector) minRun() int     { return 7 } // "555-0134" of "(415) 555-0134"
 
 // detectors are the built-in detectors; types lists what each reports.
 var detectors = [...]struct {

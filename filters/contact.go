@@ -25,11 +25,6 @@ var _ Detector = phoneDetector{}
 func (phoneDetector) Name() string { return TypePhone }
 
 func (phoneDetector) Detect(text string, dst []sms.Finding) []sms.Finding {
-	// Every phone number this detector accepts holds seven digits joined
-	// by separators ("555-0134" of "(415) 555-0134").
-	if firstRun(text, 7) < 0 {
-		return dst
-	}
 	for i := nextDigit(text, 0); i < len(text); i = nextDigit(text, i) {
 		start := i
 		if i > 0 && (text[i-1] == '+' || text[i-1] == '(') {

@@ -57,13 +57,8 @@ func IBANLength(cc string) int {
 const maxIBAN = 34
 
 func (ibanDetector) Detect(text string, dst []sms.Finding) []sms.Finding {
-	// Every IBAN holds six digits in a row (perhaps across the spaces of
-	// its groups).
-	if firstRun(text, 6) < 0 {
-		return dst
-	}
 	// An IBAN's first digit follows its two letters.
-	for i := nextDigit(text, 2); i < len(text); i = nextDigit(text, i+1) {
+	for i := nextDigit(text, 2); i < len(text); i = nextDigit(text, i+digitsAt(text, i)) {
 		if !isLetter(text[i-1]) || !isLetter(text[i-2]) || i+1 >= len(text) || !isDigit(text[i+1]) {
 			continue
 		}
@@ -76,7 +71,7 @@ func (ibanDetector) Detect(text string, dst []sms.Finding) []sms.Finding {
 		}
 		if end, ok := ibanAt(text, i-2, int(n)); ok {
 			dst = append(dst, sms.Finding{Type: TypeIBAN, Start: i - 2, End: end})
-			i = end - 1
+			i = end
 		}
 	}
 	return dst

@@ -16,10 +16,7 @@ var _ Detector = ninoDetector{}
 func (ninoDetector) Name() string { return TypeUKNIN }
 
 func (ninoDetector) Detect(text string, dst []sms.Finding) []sms.Finding {
-	if firstRun(text, 6) < 0 {
-		return dst // its six digits are a run
-	}
-	for i := nextDigit(text, 2); i < len(text); i = nextDigit(text, i+1) {
+	for i := nextDigit(text, 2); i < len(text); i = nextDigit(text, i+digitsAt(text, i)) {
 		// The prefix: two letters right before, or before one space.
 		p := i - 2
 		if !isLetter(text[i-1]) {

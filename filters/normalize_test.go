@@ -36,11 +36,11 @@ func TestView(t *testing.T) {
 		{"a ٤١ b", "a 41 b"},
 		{"4539 1488 zero three seven one 1234", "4539 1488 0371 1234"},
 		{"4539 1488 Zero-three oh", "4539 1488 0-30"},
-		{"I have two 10 dollar bills", "I have two 10 dollar bills"},    // too few digits
+		{"I have two 10 dollar bills", "I have two 10 dollar bills"},               // too few digits
 		{"one two three four five six seven", "one two three four five six seven"}, // no numeral
 		{"4111 1111\none two three four", "4111 1111\none two three four"},         // not across a line
-		{"OH 12 34 56 C", "OH 12 34 56 C"},                                          // a prefix, not "oh"
-		{"zero3 1234567", "zero3 1234567"},                                          // glued
+		{"OH 12 34 56 C", "OH 12 34 56 C"},                                         // a prefix, not "oh"
+		{"zero3 1234567", "zero3 1234567"},                                         // glued
 	} {
 		var v view
 		v.init(tc.in)

@@ -52,7 +52,7 @@ func TestLexicon(t *testing.T) {
 	cfg.Outbound = map[string]sms.Action{"tone": sms.ActionBlock}
 	c := mustChain(t, cfg)
 	for _, tc := range []struct {
-		dir                          sms.Direction
+		dir                        sms.Direction
 		in, out, verdict, findings string
 	}{
 		{"", "We offer GUARANTEED  returns!", "We offer GUARANTEED  returns!", "blocked", "promises 9:28 block"},

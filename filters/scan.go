@@ -329,6 +329,12 @@ const (
 // nextDigit returns the index of the first ASCII digit in text at or
 // after i, or len(text). It tests eight bytes at a time.
 func nextDigit(text string, i int) int {
+	for k := 0; k < 2 && i < len(text); k++ { // digits come in groups: look close first
+		if isDigit(text[i]) {
+			return i
+		}
+		i++
+	}
 	for ; i+8 <= len(text); i += 8 {
 		t := text[i : i+8]
 		w := uint64(t[0]) | uint64(t[1])<<8 | uint64(t[2])<<16 | uint64(t[3])<<24 |
