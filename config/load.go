@@ -104,6 +104,21 @@ func Load(path string, flags *pflag.FlagSet) (Config, error) {
 		}
 		cfg.SMPP.Accounts = as
 	}
+	// Operator filter rules are lists of tables too.
+	if s := os.Getenv(EnvPrefix + "_FILTERS_RULES"); s != "" {
+		var rs []filters.Rule
+		if err := json.Unmarshal([]byte(s), &rs); err != nil {
+			return Config{}, fmt.Errorf("decoding %s_FILTERS_RULES (want a JSON list of rules): %w", EnvPrefix, err)
+		}
+		cfg.Filters.Rules = rs
+	}
+	if s := os.Getenv(EnvPrefix + "_FILTERS_LEXICON"); s != "" {
+		var ls []filters.LexiconRule
+		if err := json.Unmarshal([]byte(s), &ls); err != nil {
+			return Config{}, fmt.Errorf("decoding %s_FILTERS_LEXICON (want a JSON list of lexicon rules): %w", EnvPrefix, err)
+		}
+		cfg.Filters.Lexicon = ls
+	}
 	return cfg, nil
 }
 
@@ -113,7 +128,7 @@ func Keys() []string {
 	var keys []string
 	walk("", reflect.TypeOf(Config{}), func(k string) { keys = append(keys, k) })
 	for _, d := range filters.DetectorNames() {
-		keys = append(keys, "filters.policy."+d)
+		keys = append(keys, "filters.policy."+d, "filters.inbound."+d, "filters.outbound."+d)
 	}
 	return keys
 }
