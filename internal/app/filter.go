@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
+	"sync"
 
 	"github.com/smsgw/smsgw/filters"
 	"github.com/smsgw/smsgw/internal/bus"
@@ -24,6 +25,18 @@ type filterStage struct {
 	chain      *filters.Chain
 	maxDeliver int
 	log        *slog.Logger
+
+	// conv holds, per conversation (business number, customer number)
+	// and direction, the digits the last message ended with, in memory
+	// only, to catch a card split across two messages.
+	convOnce sync.Once
+	conv     *filters.Conversations
+}
+
+// conversations returns the stage's conversation window.
+func (s *filterStage) conversations() *filters.Conversations {
+	s.convOnce.Do(func() { s.conv = filters.NewConversations(s.chain) })
+	return s.conv
 }
 
 const withheldBody = "[withheld: the filter could not process this message]"
@@ -50,8 +63,14 @@ func (s *filterStage) handle(ctx context.Context, batch []*bus.Msg) {
 		r := result{in: in}
 		m, err := s.codec.decodeIngress(in.Data)
 		if err == nil {
+			// The direction's policy, and the card a message completes
+			// after the previous one of its conversation: that finding
+			// (card_split) records that the first part already went.
 			var out filters.Outcome
-			out, err = s.chain.ApplySafe(m.Body)
+			out, err = s.conversations().Apply(filters.Turn{
+				Conversation: string(m.BusinessNumber()) + " " + string(m.CustomerNumber()),
+				ID:           string(m.ID), Direction: m.Direction, At: m.AcceptedAt, Text: m.Body,
+			})
 			if err == nil {
 				m.Body, m.Verdict, m.Findings = out.Text, out.Verdict, out.Findings
 				if m.Incomplete {
