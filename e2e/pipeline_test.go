@@ -11,6 +11,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -46,6 +47,10 @@ func TestOutboundRedactedArchivedOnceWORM(t *testing.T) {
 	cfg.Archive.S3.AccessKeyID = mc.AccessKey
 	cfg.Archive.S3.SecretAccessKey = mc.SecretKey
 	cfg.Archive.S3.UseTLS = false
+	cfg.Archive.SigningKeyFile = filepath.Join(dir, "archive.key")
+	if _, err := archive.WriteKeyFile(cfg.Archive.SigningKeyFile, "smsgw-e2e"); err != nil {
+		t.Fatal(err)
+	}
 	g := start(t, cfg, nil)
 
 	tok, _ := g.employee("jane.doe", bizNumber, "")
@@ -93,7 +98,7 @@ func TestOutboundRedactedArchivedOnceWORM(t *testing.T) {
 	ctx := ctxT(t)
 	var found int
 	var segKey, segVersion string
-	for obj := range mc.Client.ListObjects(ctx, bucket, minio.ListObjectsOptions{Recursive: true}) {
+	for obj := range mc.Client.ListObjects(ctx, bucket, minio.ListObjectsOptions{Prefix: archive.SegmentPrefix, Recursive: true}) {
 		if obj.Err != nil {
 			t.Fatalf("listing bucket: %v", obj.Err)
 		}

@@ -82,7 +82,7 @@ func TestRestartDeliversOnceArchivesOnce(t *testing.T) {
 	}
 	recs := map[sms.MessageID]int{}
 	ctx := ctxT(t)
-	err = store.List(ctx, "", func(oi archive.ObjectInfo) error {
+	err = store.List(ctx, archive.SegmentPrefix, func(oi archive.ObjectInfo) error {
 		data, _, err := store.Get(ctx, oi.Key)
 		if err != nil {
 			return err

@@ -66,7 +66,7 @@ func TestSMPPServerPlatform(t *testing.T) {
 		if !d.IsReceipt || d.Receipt.MessageID != id || d.Receipt.Stat != "DELIVRD" {
 			t.Errorf("platform got %+v, want a DELIVRD receipt for %s", d.Receipt, id)
 		}
-	case <-time.After(30 * time.Second):
+	case <-time.After(90 * time.Second):
 		t.Fatal("platform never got its receipt")
 	}
 	admin := g.Admin
