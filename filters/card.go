@@ -10,20 +10,32 @@ import "github.com/smsgw/smsgw/sms"
 //   - the whole run ("4111 1111 1111 1111", "4 1 1 1 ...", glued to
 //     letters as in "card4111111111111111exp"), unless it reads as dates
 //     ("23.11.2026 - 08.12.2026");
-//   - card-shaped windows of whole groups (one group of 12-19 digits,
-//     4-4-4-4(-1..4), 4-6-5, 4-6-4), so a card is found when the run
-//     swallowed a neighbour: "qty 2 4111 1111 1111 1111 exp 09/27 123";
-//   - the 16- or 15-digit prefix of a longer group when the rest reads as
-//     an expiry date, perhaps with the CVV: a card glued to what follows
+//   - windows of whole groups, so a card is found when the run swallowed a
+//     neighbour: "qty 2 4111 1111 1111 1111 exp 09/27 123". Card-shaped
+//     windows (one group of 12-19 digits, 4-4-4-4(-1..4), 4-6-5, 4-6-4)
+//     anywhere; other windows (irregular groups: "223.66563.264.88880")
+//     only leaving out at most three groups at either end of their
+//     segment (a part of the run between wide gaps: ". ", " — ", line
+//     breaks) and never cutting through a date ("9/29"). A card-shaped
+//     window beats another one it starts inside of;
+//   - a card at the start of a longer group when the rest reads as an
+//     expiry date, perhaps with the CVV: a card glued to what follows
 //     ("41111111111111110927", "3782822463100051227123").
 //
-// No candidate starts at the first group of a run that is a phone number
-// ("+49 1512 3456704") or the tail of a UPS tracking number
-// ("1Z3C61713677002762"). A window never starts inside a group, and
-// inside a uniformly grouped long number ("9400 1000 0000 0000 0000 00",
-// all groups of four) only at its start or right after a card: the inner
-// digits of a tracking number are not a card. (So "1234 4111 1111 1111
-// 1111" is missed: a known gap, rare in texts.)
+// After a card: track data, or an expiry date and security code written
+// next to it (cardFollowers).
+//
+// Never a card: the first group of a run that is a phone number ("+49 1512
+// 3456704"), the tail of a UPS tracking number ("1Z3C61713677002762"), the
+// groups of an IBAN-shaped string with a wrong check ("PL95 1200 5230
+// ..."), a number of 12-15 digits introduced as a tracking, IMEI, ICCID or
+// ISBN number ("FedEx tracking 7489 2354 8321"), a 12-digit window inside a
+// number written like a card that is not one (an order number in fours).
+// Inside a uniformly grouped number longer than a card ("9400 1000 0000
+// 0000 0000 00", all groups of four) a window starts only at its start or
+// right after a card: the inner digits of a tracking number are not a
+// card. (So "1234 4111 1111 1111 1111" is missed: a known gap, rare in
+// texts.)
 type cardDetector struct{}
 
 var _ Detector = cardDetector{}
