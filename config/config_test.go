@@ -128,3 +128,20 @@ func TestValidateNumbers(t *testing.T) {
 		t.Errorf("an unknown opt-out scope is not reported by key: %v", c.Validate())
 	}
 }
+
+func TestValidateArchiveSigning(t *testing.T) {
+	c := Defaults()
+	c.Archive.Backend = "s3"
+	c.Archive.S3 = S3{Endpoint: "s3.example", Bucket: "b", AccessKeyID: "k", SecretAccessKey: "s"}
+	c.Archive.CheckpointInterval = 0
+	var keys []string
+	for _, e := range c.Validate() {
+		keys = append(keys, e.Error())
+	}
+	all := strings.Join(keys, "\n")
+	for _, k := range []string{"archive.signing_key_file", "archive.checkpoint_interval"} {
+		if !strings.Contains(all, k) {
+			t.Errorf("%s not reported: %s", k, all)
+		}
+	}
+}

@@ -78,8 +78,17 @@ func (c Config) Validate() []error {
 		if s.SecretAccessKey == "" {
 			add("archive.s3.secret_access_key", "required when archive.backend is s3")
 		}
+		if c.Archive.SigningKeyFile == "" {
+			add("archive.signing_key_file", "required when archive.backend is s3: the checkpoint signing key is never generated silently in production (make one with `smsgw archive keygen --out FILE`)")
+		}
 	default:
 		add("archive.backend", "unknown backend %q (want local or s3)", c.Archive.Backend)
+	}
+	if iv := c.Archive.CheckpointInterval; iv < time.Second || iv > time.Minute {
+		add("archive.checkpoint_interval", "must be between 1s and 60s (got %s)", iv)
+	}
+	if hb := c.Archive.CheckpointHeartbeat; hb < c.Archive.CheckpointInterval || hb > 24*time.Hour {
+		add("archive.checkpoint_heartbeat", "must be between archive.checkpoint_interval and 24h (got %s)", hb)
 	}
 	if c.Archive.RetentionDays < 1 || c.Archive.RetentionDays > 100*365 {
 		add("archive.retention_days", "must be between 1 and 36500 (got %d)", c.Archive.RetentionDays)
