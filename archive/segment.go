@@ -40,6 +40,9 @@ type Record struct {
 	Audit      *AuditEntry   `json:"audit,omitempty"`
 	Void       *VoidEntry    `json:"void,omitempty"`
 	ArchivedAt time.Time     `json:"archived_at"`
+	// Retention names the retention classes a message record fell in
+	// ("" for the default); its segment is locked at least that long.
+	Retention string `json:"retention,omitempty"`
 }
 
 // VoidEntry fills a log position that was reserved for a segment whose

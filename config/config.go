@@ -82,8 +82,16 @@ type Archive struct {
 	// Dir for the local backend; default <data_dir>/archive.
 	Dir string `mapstructure:"dir"`
 	S3  S3     `mapstructure:"s3"`
-	// RetentionDays is the COMPLIANCE retention of every segment (default 7 years).
+	// RetentionDays is the COMPLIANCE retention of records no retention
+	// class matches (default 7 years).
 	RetentionDays int `mapstructure:"retention_days"`
+	// RetentionClasses are retention policies by regulation (e.g. sec17a4:
+	// 6 years for broker-dealer staff, mifid: 7 years for the desk). A
+	// message takes the longest of the classes matching its employee, the
+	// employee's department or its business number; a segment is locked as
+	// long as its longest-kept record. From the environment:
+	// SMSGW_ARCHIVE_RETENTION_CLASSES as a JSON list.
+	RetentionClasses []RetentionClass `mapstructure:"retention_classes"`
 	// A segment is written when it holds SegmentMaxRecords or its first record is SegmentMaxAge old.
 	SegmentMaxRecords int           `mapstructure:"segment_max_records"`
 	SegmentMaxAge     time.Duration `mapstructure:"segment_max_age"`
@@ -101,6 +109,15 @@ type Archive struct {
 	// when idle.
 	CheckpointInterval  time.Duration `mapstructure:"checkpoint_interval"`
 	CheckpointHeartbeat time.Duration `mapstructure:"checkpoint_heartbeat"`
+}
+
+// RetentionClass is a named retention policy and the records it covers.
+type RetentionClass struct {
+	Name        string   `mapstructure:"name" json:"name"`
+	Days        int      `mapstructure:"days" json:"days"`
+	Departments []string `mapstructure:"departments" json:"departments"`
+	Employees   []string `mapstructure:"employees" json:"employees"`
+	Numbers     []string `mapstructure:"numbers" json:"numbers"` // business numbers, E.164
 }
 
 // S3 is an S3-compatible bucket with Object Lock enabled.

@@ -97,6 +97,13 @@ func Load(path string, flags *pflag.FlagSet) (Config, error) {
 		}
 		cfg.Carriers = cs
 	}
+	if s := os.Getenv(EnvPrefix + "_ARCHIVE_RETENTION_CLASSES"); s != "" {
+		var rc []RetentionClass
+		if err := json.Unmarshal([]byte(s), &rc); err != nil {
+			return Config{}, fmt.Errorf("decoding %s_ARCHIVE_RETENTION_CLASSES (want a JSON list of classes): %w", EnvPrefix, err)
+		}
+		cfg.Archive.RetentionClasses = rc
+	}
 	if s := os.Getenv(EnvPrefix + "_SMPP_ACCOUNTS"); s != "" {
 		var as []SMPPAccount
 		if err := json.Unmarshal([]byte(s), &as); err != nil {

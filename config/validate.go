@@ -90,6 +90,28 @@ func (c Config) Validate() []error {
 	if hb := c.Archive.CheckpointHeartbeat; hb < c.Archive.CheckpointInterval || hb > 24*time.Hour {
 		add("archive.checkpoint_heartbeat", "must be between archive.checkpoint_interval and 24h (got %s)", hb)
 	}
+	classNames := map[string]bool{}
+	for i, rc := range c.Archive.RetentionClasses {
+		k := fmt.Sprintf("archive.retention_classes[%d]", i)
+		switch {
+		case rc.Name == "":
+			add(k+".name", "required (e.g. sec17a4)")
+		case classNames[rc.Name]:
+			add(k+".name", "duplicate class %q", rc.Name)
+		}
+		classNames[rc.Name] = true
+		if rc.Days < 1 || rc.Days > 100*365 {
+			add(k+".days", "must be between 1 and 36500 (got %d)", rc.Days)
+		}
+		if len(rc.Departments)+len(rc.Employees)+len(rc.Numbers) == 0 {
+			add(k, "selects nothing: give departments, employees or numbers")
+		}
+		for j, n := range rc.Numbers {
+			if _, err := sms.ParseNumber(n); err != nil || !strings.HasPrefix(n, "+") {
+				add(fmt.Sprintf("%s.numbers[%d]", k, j), "not an E.164 number: %q", n)
+			}
+		}
+	}
 	if c.Archive.RetentionDays < 1 || c.Archive.RetentionDays > 100*365 {
 		add("archive.retention_days", "must be between 1 and 36500 (got %d)", c.Archive.RetentionDays)
 	}

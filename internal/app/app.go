@@ -133,6 +133,10 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *App, err 
 	if a.alog, err = newArchiveLog(cfg, a.Store, a.Bus, log); err != nil {
 		return nil, err
 	}
+	a.alog.policy = newRetentionPolicy(cfg.Archive, func(ctx context.Context, id string) (string, error) {
+		e, _, err := a.Directory.Employee(ctx, id)
+		return e.Department, err
+	})
 	if cfg.Sandbox.Enabled {
 		if a.Sandbox, err = smsc.New(smsc.Config{Addr: cfg.Sandbox.Addr, SystemID: "smsgw", Password: "sandbox", Log: log}); err != nil {
 			return nil, fmt.Errorf("starting sandbox carrier: %w", err)

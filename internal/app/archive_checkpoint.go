@@ -166,7 +166,7 @@ func (l *archiveLog) checkpoint(ctx context.Context, now time.Time) (string, err
 		return "", fmt.Errorf("signing checkpoint: %w", err)
 	}
 	key := archive.NewCheckpointKey(now)
-	if _, err := l.store.Put(ctx, key, msg, now.Add(l.retention)); err != nil {
+	if _, err := l.store.Put(ctx, key, msg, now.Add(l.longestRetention())); err != nil {
 		return "", fmt.Errorf("writing checkpoint %s: %w", key, err)
 	}
 	err = l.update(ctx, treeKey, func() any { return &logTree{} }, func(v any) error {

@@ -54,7 +54,8 @@ type archiveLog struct {
 	state     *bus.KV // archive_log
 	ids       *bus.KV // archive_ids: record dedupe key -> segment key
 	signer    *archive.Signer
-	retention time.Duration
+	retention time.Duration    // default retention; see policy
+	policy    *retentionPolicy // retention classes; nil: retention for everything
 	node      string
 	log       *slog.Logger
 
@@ -313,7 +314,7 @@ func (l *archiveLog) write(ctx context.Context, key, source string, recs []archi
 	if err != nil {
 		return err
 	}
-	until := now.Add(l.retention)
+	until := now.Add(l.retentionOf(ctx, recs))
 	vals := make([][]byte, len(dedupe))
 	for i := range vals {
 		vals[i] = []byte(key)
@@ -388,12 +389,12 @@ func (l *archiveLog) seal(ctx context.Context, e logEntry, reason string) (strin
 	now := time.Now().UTC()
 	recs := archive.VoidRecords(e.First, e.Count, reason, now)
 	data, _, err := archive.EncodeLogSegment(archive.SegmentInfo{Key: e.Key, First: e.First, Source: e.Source, Void: reason,
-		Created: now, RetainUntil: now.Add(l.retention)}, recs)
+		Created: now, RetainUntil: now.Add(l.longestRetention())}, recs)
 	if err != nil {
 		return "", err
 	}
 	state, version := segVoid, ""
-	oi, err := l.store.Put(ctx, e.Key, data, now.Add(l.retention))
+	oi, err := l.store.Put(ctx, e.Key, data, now.Add(l.longestRetention()))
 	switch {
 	case errors.Is(err, archive.ErrExists):
 		if state, version, err = l.holder(ctx, e); err != nil {
@@ -683,4 +684,22 @@ func sortedSegments(h logHead) []logEntry {
 	s := slices.Clone(h.Segments)
 	slices.SortFunc(s, func(a, b logEntry) int { return cmp.Compare(a.First, b.First) })
 	return s
+}
+
+// retentionOf is how long a segment of recs is locked (and sets each
+// message record's retention class).
+func (l *archiveLog) retentionOf(ctx context.Context, recs []archive.Record) time.Duration {
+	if l.policy == nil {
+		return l.retention
+	}
+	return l.policy.of(ctx, recs)
+}
+
+// longestRetention is what the log's own objects (void segments,
+// checkpoints) are locked for: as long as any record they speak for.
+func (l *archiveLog) longestRetention() time.Duration {
+	if l.policy == nil {
+		return l.retention
+	}
+	return l.policy.longest
 }
