@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/smsgw/smsgw/archive"
-	"github.com/smsgw/smsgw/internal/testenv"
 )
 
 // TestEvidenceBundle: against real MinIO, a compliance officer exports
@@ -19,19 +18,8 @@ import (
 // archive's verifier key, and fails after a byte of it is changed, after a
 // record is altered (even with a re-computed manifest), and against another key.
 func TestEvidenceBundle(t *testing.T) {
-	mc := testenv.StartMinIO(t)
-	bucket := mc.NewLockedBucket(t)
 	dir := t.TempDir()
-	cfg := testConfig(dir)
-	cfg.Archive.Backend = "s3"
-	cfg.Archive.S3.Endpoint, cfg.Archive.S3.Bucket = mc.Endpoint, bucket
-	cfg.Archive.S3.AccessKeyID, cfg.Archive.S3.SecretAccessKey = mc.AccessKey, mc.SecretKey
-	cfg.Archive.S3.UseTLS = false
-	cfg.Archive.SigningKeyFile = filepath.Join(dir, "archive.key")
-	vkey, err := archive.WriteKeyFile(cfg.Archive.SigningKeyFile, "test.example/smsgw")
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg, vkey := wormConfig(t, dir)
 	cfg.Archive.CheckpointInterval = time.Second
 	g := start(t, cfg, nil)
 	tok, _ := g.employee("jane.doe", bizNumber, "")

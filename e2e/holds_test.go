@@ -2,12 +2,9 @@ package e2e
 
 import (
 	"context"
-	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/smsgw/smsgw/archive"
-	"github.com/smsgw/smsgw/internal/testenv"
 	"github.com/smsgw/smsgw/sms"
 )
 
@@ -16,18 +13,7 @@ import (
 // the other lifts it. Searches can filter on held messages; placing and
 // releasing are audit records.
 func TestLegalHoldsPerMatter(t *testing.T) {
-	mc := testenv.StartMinIO(t)
-	bucket := mc.NewLockedBucket(t)
-	dir := t.TempDir()
-	cfg := testConfig(dir)
-	cfg.Archive.Backend = "s3"
-	cfg.Archive.S3.Endpoint, cfg.Archive.S3.Bucket = mc.Endpoint, bucket
-	cfg.Archive.S3.AccessKeyID, cfg.Archive.S3.SecretAccessKey = mc.AccessKey, mc.SecretKey
-	cfg.Archive.S3.UseTLS = false
-	cfg.Archive.SigningKeyFile = filepath.Join(dir, "archive.key")
-	if _, err := archive.WriteKeyFile(cfg.Archive.SigningKeyFile, "test.example/smsgw"); err != nil {
-		t.Fatal(err)
-	}
+	cfg, _ := wormConfig(t, t.TempDir())
 	g := start(t, cfg, nil)
 	tok, _ := g.employee("jane.doe", bizNumber, "")
 	a := g.mustCall(202, "POST", "/v1/messages", tok, map[string]string{"to": customer, "body": "guaranteed returns, trust me"})["id"].(string)

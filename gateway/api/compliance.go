@@ -427,26 +427,10 @@ func (s *Server) placeHold(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, badParam("query", "hold_empty", "give message_ids, a query, or both"))
 		return
 	}
-	var q *index.Search
-	if len(req.Query) > 0 {
-		v := url.Values{}
-		for k, val := range req.Query {
-			if k == "limit" || k == "page_token" {
-				s.fail(w, r, badParam("query."+k, "invalid_query", "a hold takes every page; %s does not apply", k))
-				return
-			}
-			v.Set(k, val)
-		}
-		parsed, err := s.searchFrom(r.Context(), v)
-		if err != nil {
-			var fe *fieldError
-			if errors.As(err, &fe) {
-				err = &fieldError{err: fe.err, field: "query." + fe.field}
-			}
-			s.fail(w, r, err)
-			return
-		}
-		q = &parsed
+	q, err := s.queryObject(r.Context(), req.Query)
+	if err != nil {
+		s.fail(w, r, err)
+		return
 	}
 	var ids []sms.MessageID
 	for i, raw := range req.MessageIDs {
@@ -506,26 +490,10 @@ func (s *Server) export(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, badParam("query", "export_empty", "give a query or a matter"))
 		return
 	}
-	var q *index.Search
-	if len(req.Query) > 0 {
-		v := url.Values{}
-		for k, val := range req.Query {
-			if k == "limit" || k == "page_token" {
-				s.fail(w, r, badParam("query."+k, "invalid_query", "an export takes every page; %s does not apply", k))
-				return
-			}
-			v.Set(k, val)
-		}
-		parsed, err := s.searchFrom(r.Context(), v)
-		if err != nil {
-			var fe *fieldError
-			if errors.As(err, &fe) {
-				err = &fieldError{err: fe.err, field: "query." + fe.field}
-			}
-			s.fail(w, r, err)
-			return
-		}
-		q = &parsed
+	q, err := s.queryObject(r.Context(), req.Query)
+	if err != nil {
+		s.fail(w, r, err)
+		return
 	}
 	data, man, err := s.cfg.Export.Export(r.Context(), tokenOf(r.Context()).Name, q, req.Matter)
 	if err != nil {
@@ -537,4 +505,29 @@ func (s *Server) export(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("X-Smsgw-Messages", strconv.Itoa(man.Messages))
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(data)
+}
+
+// queryObject reads the "query" object of a hold or export (the search's
+// parameters by name; it takes every page): nil when absent; errors name
+// their field as "query.<name>".
+func (s *Server) queryObject(ctx context.Context, query map[string]string) (*index.Search, error) {
+	if len(query) == 0 {
+		return nil, nil
+	}
+	v := url.Values{}
+	for k, val := range query {
+		if k == "limit" || k == "page_token" {
+			return nil, badParam("query."+k, "invalid_query", "every page is taken; %s does not apply", k)
+		}
+		v.Set(k, val)
+	}
+	q, err := s.searchFrom(ctx, v)
+	if err != nil {
+		var fe *fieldError
+		if errors.As(err, &fe) {
+			err = &fieldError{err: fe.err, field: "query." + fe.field}
+		}
+		return nil, err
+	}
+	return &q, nil
 }
