@@ -51,7 +51,7 @@ var detectors = [...]struct {
 	{ibanDetector{}, []string{TypeIBAN}},
 	{ninoDetector{}, []string{TypeUKNIN}},
 	{contextDetector{}, []string{TypeCVV, TypePIN, TypeExpiry, TypeBankAccount, TypeRouting, TypePassport,
-		TypeDriversLicense, TypeDOB, TypePassword, TypeCASIN, TypeITIN}},
+		TypeDriversLicense, TypeDOB, TypePassword}},
 	{phoneDetector{}, []string{TypePhone}},
 	{emailDetector{}, []string{TypeEmail}},
 }

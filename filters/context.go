@@ -473,7 +473,7 @@ loop:
 		if r >= utf8.RuneSelf {
 			r, size = utf8.DecodeRuneInString(text[e:])
 		}
-		if unicode.IsSpace(r) {
+		if unicode.IsSpace(r) || r < ' ' || r == 0x7f {
 			break
 		}
 		e += size
@@ -489,7 +489,7 @@ loop:
 		}
 		break
 	}
-	if e-s < 3 || e-s > 64 || notAPassword(text[s:e]) {
+	if e-s < 3 || e-s > 64 || notAPassword(text[s:e]) || strings.Trim(text[s:e], "*") == "" { // "password: ******" is masked already
 		return dst, j
 	}
 	if !explicit && !looksLikePassword(strings.TrimRight(text[s:e], "?!")) {

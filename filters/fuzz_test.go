@@ -119,11 +119,12 @@ func refWindows(text string) (cards, ssns [][]int) {
 				}
 			}
 		}
-		// A lone dashed SSN.
-		if len(groups) == 3 && sizes[0] == 3 && sizes[1] == 2 && sizes[2] == 4 &&
-			text[groups[0][2]+1] == '-' && text[groups[1][1]+1] == '-' &&
-			(start == 0 || !isLetter(text[start-1])) && (end == len(text) || !isLetter(text[end])) &&
-			validSSN(digits(all)) {
+		// A lone SSN or ITIN written with single dashes.
+		dashed := len(groups) == 3 && sizes[0] == 3 && sizes[1] == 2 && sizes[2] == 4 &&
+			groups[1][0] == groups[0][2]+2 && groups[2][0] == groups[1][1]+2 &&
+			text[groups[0][2]+1] == '-' && text[groups[1][1]+1] == '-'
+		if dashed && (start == 0 || !isLetter(text[start-1])) && (end == len(text) || !isLetter(text[end])) &&
+			(validSSN(digits(all)) || validITIN(digits(all))) {
 			ssns = append(ssns, all)
 		}
 	}
@@ -206,6 +207,20 @@ func FuzzChain(f *testing.F) {
 				t.Fatalf("SSN digits at %v survive: %q -> %q", w, in, out.Text)
 			}
 		}
+		// The same cards written in full-width digits are caught too.
+		if len(cards) > 0 && utf8.ValidString(in) {
+			wide, at := fullwidth(in)
+			ow := redact.Apply(wide)
+			for _, w := range cards {
+				survived := true
+				for _, o := range w {
+					survived = survived && ow.Text[at[o]:at[o]+3] == wide[at[o]:at[o]+3]
+				}
+				if survived {
+					t.Fatalf("card digits at %v survive in full width: %q -> %q", w, wide, ow.Text)
+				}
+			}
+		}
 		b := block.Apply(in)
 		if b.Text != out.Text || spansOf(b.Findings) != spansOf(out.Findings) ||
 			(b.Verdict == sms.VerdictBlocked) != maskedAny {
@@ -215,6 +230,23 @@ func FuzzChain(f *testing.F) {
 			t.Fatalf("flag policy changed %q: %+v", in, fl)
 		}
 	})
+}
+
+// fullwidth writes the ASCII digits of s as full-width digits and returns
+// where each byte of s went.
+func fullwidth(s string) (string, []int) {
+	var b strings.Builder
+	at := make([]int, len(s)+1)
+	for i := 0; i < len(s); i++ {
+		at[i] = b.Len()
+		if isDigit(s[i]) {
+			b.WriteRune('０' + rune(s[i]-'0'))
+		} else {
+			b.WriteByte(s[i])
+		}
+	}
+	at[len(s)] = b.Len()
+	return b.String(), at
 }
 
 // ibanCountryCodes lists the IBAN countries for a regexp: "AD|AE|...".
