@@ -25,7 +25,7 @@ var (
 	// A number of 12-15 digits introduced as a tracking, IMEI or ISBN
 	// number is not a card (FedEx numbers have 12 and 15 digits).
 	// Nor is one inside something written like an IBAN.
-	refIBANish = regexp.MustCompile(`(?i)(?:^|[^0-9a-z])((?:` + ibanCountryCodes() + `)[0-9]{2}(?: [0-9a-z]{4})*(?: [0-9a-z]{1,4})?)`)
+	refIBANish = regexp.MustCompile(`(?i)(?:^|[^0-9a-z])([a-z]{2}[0-9]{2}(?: [0-9a-z]{4})*(?: [0-9a-z]{1,4})?)`)
 	refNotCard = regexp.MustCompile(`(?i)(?:^|[^0-9a-z])(?:tracking|track|trk|fedex|usps|ups|dhl|awb|waybill|parcel|shipment|consignment|imei|meid|iccid|sim|isbn|issn|serial|sn)` +
 		`(?:[\x00-\x2f\x3a-\x40\x5b-\x60\x7b-\x7f]{0,6}(?:number|numbers|num|no|nr|nbr|is|was|id|code|date|my|the|your|of|on|ref)){0,3}[\x00-\x2f\x3a-\x40\x5b-\x60\x7b-\x7f]{0,6}$`)
 )
@@ -41,6 +41,9 @@ func refWindows(text string) (cards, ssns [][]int) {
 	}
 	ibanish := make([]bool, len(text)+1)
 	for _, m := range refIBANish.FindAllStringSubmatchIndex(text, -1) {
+		if IBANLength(text[m[2]:m[2]+2]) == 0 {
+			continue // not a country with IBANs
+		}
 		for i := m[2]; i < m[3]; i++ {
 			ibanish[i] = true
 		}
@@ -247,15 +250,6 @@ func fullwidth(s string) (string, []int) {
 	}
 	at[len(s)] = b.Len()
 	return b.String(), at
-}
-
-// ibanCountryCodes lists the IBAN countries for a regexp: "AD|AE|...".
-func ibanCountryCodes() string {
-	var cc []string
-	for k := range ibanLengths {
-		cc = append(cc, string([]byte{byte(k >> 8), byte(k)}))
-	}
-	return strings.Join(cc, "|")
 }
 
 func spansOf(fs []sms.Finding) string {
