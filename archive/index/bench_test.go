@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/oklog/ulid/v2"
+
 	"github.com/smsgw/smsgw/sms"
 )
 
@@ -106,7 +108,7 @@ func BenchmarkSearch(b *testing.B) {
 	}
 	dir := filepath.Join("..", "..", ".bin")
 	_ = os.MkdirAll(dir, 0o755)
-	path := filepath.Join(dir, fmt.Sprintf("bench-index-%d.db", n))
+	path := filepath.Join(dir, fmt.Sprintf("bench-index-v%d-%d.db", layoutVersion, n))
 	if _, err := os.Stat(path); err != nil {
 		t0 := time.Now()
 		generateIndex(b, path, n)
@@ -138,6 +140,7 @@ func BenchmarkSearch(b *testing.B) {
 	}
 	ctx := context.Background()
 	lat := make([]time.Duration, 0, b.N)
+	per := make([][]time.Duration, len(queries))
 	b.ResetTimer()
 	for i := range b.N {
 		q := queries[i%len(queries)].q
@@ -145,13 +148,29 @@ func BenchmarkSearch(b *testing.B) {
 		if _, _, err := x.Search(ctx, q); err != nil {
 			b.Fatal(err)
 		}
-		lat = append(lat, time.Since(t0))
+		d := time.Since(t0)
+		lat = append(lat, d)
+		per[i%len(queries)] = append(per[i%len(queries)], d)
 	}
 	b.StopTimer()
+	for i, l := range per {
+		if len(l) > 0 {
+			slices.Sort(l)
+			b.Logf("%-24s median %8s  max %8s", queries[i].name, l[len(l)/2].Round(time.Microsecond), l[len(l)-1].Round(time.Microsecond))
+		}
+	}
 	slices.Sort(lat)
 	p := func(f float64) float64 { return float64(lat[int(f*float64(len(lat)-1))].Microseconds()) / 1000 }
 	b.ReportMetric(p(0.50), "p50-ms")
 	b.ReportMetric(p(0.95), "p95-ms")
 	b.ReportMetric(p(0.99), "p99-ms")
 	b.ReportMetric(float64(n), "records")
+}
+
+// idAt is the smallest message id of time t (ids are ULIDs: time first),
+// so a date range is a range of the primary key.
+func idAt(t time.Time) string {
+	var id ulid.ULID
+	_ = id.SetTime(ulid.Timestamp(t))
+	return id.String()
 }

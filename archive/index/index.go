@@ -12,6 +12,8 @@ import (
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 
+	"github.com/oklog/ulid/v2"
+
 	"github.com/smsgw/smsgw/sms"
 )
 
@@ -77,6 +79,10 @@ func Open(path string) (*Index, error) {
 		db.Close()
 		return nil, err
 	}
+	if err := migrateTimeKeys(db); err != nil {
+		db.Close()
+		return nil, err
+	}
 	return &Index{db: db}, nil
 }
 
@@ -103,6 +109,115 @@ func rank(s sms.Status) int {
 	return 0
 }
 
+// Message rows are keyed by time: a message's rowid is the millisecond of
+// its id (ids are ULIDs: acceptance time first) shifted left by slotBits,
+// plus a slot for messages of the same millisecond, taken in arrival
+// order. So rowid order is time order, and a date range is a range of
+// rowids — which every index (its entries end in the rowid) and the text
+// index (its doclists are in rowid order) can seek to, whatever else the
+// search filters on. See Search.
+const slotBits = 15 // 32,768 messages per millisecond per node
+
+// rowidFor is the SQL for a new row's rowid, given its time key (the
+// first slot of its millisecond; NULL lets SQLite pick): the next free
+// slot of that millisecond. It runs inside the INSERT, under its write
+// lock, so concurrent writers never pick the same slot.
+const rowidFor = `(SELECT CASE WHEN k IS NULL THEN NULL ELSE COALESCE((SELECT MAX(rowid) + 1 FROM messages WHERE rowid >= k AND rowid < k + 32768), k) END FROM (SELECT ? AS k))`
+
+// timeKey is the first rowid of id's millisecond, or nil for an id that
+// is not a ULID.
+func timeKey(id sms.MessageID) any {
+	u, err := ulid.ParseStrict(string(id))
+	if err != nil || u.Time() == 0 {
+		return nil
+	}
+	return int64(u.Time()) << slotBits
+}
+
+// layoutVersion is the index's PRAGMA user_version: 1 has time-keyed
+// rowids; 0 (before) had rowids in arrival order.
+const layoutVersion = 1
+
+// migrateTimeKeys gives the messages of an index written before time-keyed
+// rowids their time keys, and rebuilds the text index on them.
+func migrateTimeKeys(db *sql.DB) error {
+	var v int
+	if err := db.QueryRow(`PRAGMA user_version`).Scan(&v); err != nil {
+		return fmt.Errorf("reading index layout version: %w", err)
+	}
+	if v >= layoutVersion {
+		return nil
+	}
+	tx, err := db.Begin()
+	if err != nil {
+		return fmt.Errorf("migrating index to time keys: %w", err)
+	}
+	defer tx.Rollback()
+	var n int
+	if err := tx.QueryRow(`SELECT COUNT(*) FROM messages`).Scan(&n); err != nil {
+		return fmt.Errorf("migrating index to time keys: %w", err)
+	}
+	if n > 0 {
+		// Old rowids are small (1, 2, …); time keys are above 2^55 for any
+		// date after 1971, so the two never meet. Non-ULID ids go after
+		// every time key, in their old order.
+		rows, err := tx.Query(`SELECT rowid, id FROM messages ORDER BY rowid`)
+		if err != nil {
+			return fmt.Errorf("migrating index to time keys: %w", err)
+		}
+		type move struct{ from, to int64 }
+		var moves []move
+		next := map[int64]int64{}
+		var last int64
+		var others []int64
+		for rows.Next() {
+			var rowid int64
+			var id string
+			if err := rows.Scan(&rowid, &id); err != nil {
+				rows.Close()
+				return fmt.Errorf("migrating index to time keys: %w", err)
+			}
+			k, ok := timeKey(sms.MessageID(id)).(int64)
+			if !ok {
+				others = append(others, rowid)
+				continue
+			}
+			to := k + next[k]
+			next[k]++
+			moves = append(moves, move{rowid, to})
+			last = max(last, to)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("migrating index to time keys: %w", err)
+		}
+		for _, r := range others {
+			last++
+			moves = append(moves, move{r, last})
+		}
+		st, err := tx.Prepare(`UPDATE messages SET rowid = ? WHERE rowid = ?`)
+		if err != nil {
+			return fmt.Errorf("migrating index to time keys: %w", err)
+		}
+		defer st.Close()
+		for _, m := range moves {
+			if _, err := st.Exec(m.to, m.from); err != nil {
+				return fmt.Errorf("migrating index to time keys: %w", err)
+			}
+		}
+		if _, err := tx.Exec(`INSERT INTO messages_fts(messages_fts) VALUES ('rebuild')`); err != nil {
+			return fmt.Errorf("rebuilding the text index: %w", err)
+		}
+	}
+	if _, err := tx.Exec(fmt.Sprintf(`PRAGMA user_version = %d`, layoutVersion)); err != nil {
+		return fmt.Errorf("migrating index to time keys: %w", err)
+	}
+	return tx.Commit()
+}
+
+// timeBound is the first rowid of t's millisecond.
+func timeBound(t time.Time) int64 { return t.UnixMilli() << slotBits }
+
 // ApplyMessages upserts archived (redacted) messages.
 func (x *Index) ApplyMessages(ctx context.Context, msgs []sms.Message) error {
 	tx, err := x.db.BeginTx(ctx, nil)
@@ -111,8 +226,8 @@ func (x *Index) ApplyMessages(ctx context.Context, msgs []sms.Message) error {
 	}
 	defer tx.Rollback()
 	st, err := tx.PrepareContext(ctx, `INSERT INTO messages
-		(id, direction, from_number, to_number, employee_id, body, verdict, findings, source, carrier, accepted_at, archived_at, segment)
-		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)
+		(rowid, id, direction, from_number, to_number, employee_id, body, verdict, findings, source, carrier, accepted_at, archived_at, segment)
+		VALUES (`+rowidFor+`,?,?,?,?,?,?,?,?,?,?,?,?,?)
 		ON CONFLICT(id) DO UPDATE SET direction=excluded.direction, from_number=excluded.from_number,
 		to_number=excluded.to_number, employee_id=excluded.employee_id, body=excluded.body, verdict=excluded.verdict,
 		findings=excluded.findings, source=excluded.source, carrier=excluded.carrier, accepted_at=excluded.accepted_at,
@@ -126,7 +241,7 @@ func (x *Index) ApplyMessages(ctx context.Context, msgs []sms.Message) error {
 		if m.Findings == nil {
 			f = []byte("[]")
 		}
-		if _, err := st.ExecContext(ctx, string(m.ID), string(m.Direction), m.From.E164(), m.To.E164(), m.EmployeeID,
+		if _, err := st.ExecContext(ctx, timeKey(m.ID), string(m.ID), string(m.Direction), m.From.E164(), m.To.E164(), m.EmployeeID,
 			m.Body, string(m.Verdict), string(f), string(m.Source), m.Carrier,
 			m.AcceptedAt.UnixNano(), m.ArchivedAt.UnixNano(), m.Segment); err != nil {
 			return fmt.Errorf("indexing message %s: %w", m.ID, err)
@@ -148,7 +263,7 @@ func (x *Index) ApplyEvents(ctx context.Context, evs []sms.Event) error {
 		return fmt.Errorf("preparing event insert: %w", err)
 	}
 	defer ins.Close()
-	up, err := tx.PrepareContext(ctx, `INSERT INTO messages (id, status, status_rank, parts) VALUES (?,?,?,?)
+	up, err := tx.PrepareContext(ctx, `INSERT INTO messages (rowid, id, status, status_rank, parts) VALUES (`+rowidFor+`,?,?,?,?)
 		ON CONFLICT(id) DO UPDATE SET
 		  status = CASE WHEN excluded.status_rank > messages.status_rank THEN excluded.status ELSE messages.status END,
 		  status_rank = MAX(messages.status_rank, excluded.status_rank),
@@ -176,7 +291,7 @@ func (x *Index) ApplyEvents(ctx context.Context, evs []sms.Event) error {
 				r, st = 0, ""
 			}
 		}
-		if _, err := up.ExecContext(ctx, string(e.MessageID), string(st), r, parts); err != nil {
+		if _, err := up.ExecContext(ctx, timeKey(e.MessageID), string(e.MessageID), string(st), r, parts); err != nil {
 			return fmt.Errorf("updating status of %s: %w", e.MessageID, err)
 		}
 	}

@@ -11,8 +11,6 @@ import (
 	"time"
 	"unicode"
 
-	"github.com/oklog/ulid/v2"
-
 	"github.com/smsgw/smsgw/sms"
 )
 
@@ -167,26 +165,18 @@ func ftsQuery(text string) (string, error) {
 	return strings.Join(terms, " AND "), nil
 }
 
-// idAt is the smallest message id of time t (ids are ULIDs: time first),
-// so a date range is a range of the primary key.
-func idAt(t time.Time) string {
-	var id ulid.ULID
-	_ = id.SetTime(ulid.Timestamp(t))
-	return id.String()
-}
-
 // ErrBadPageToken is returned for a page token Search did not hand out.
 var ErrBadPageToken = sms.Errorf(sms.Invalid, "invalid_page_token", "page_token is not valid")
 
 // Search runs a compliance search: archived messages newest first, and the
 // page token of the next page ("" at the end).
 //
-// "Newest" is index order (rowid): the order in which messages reached
-// this node's index, which follows acceptance order to within the
-// pipeline's latency. Ordering by rowid lets SQLite walk the FTS doclists
-// and the number indexes backwards and stop after one page, instead of
-// sorting every match: that is what keeps a search over ten million
-// messages in tens of milliseconds.
+// "Newest" is rowid order, which is acceptance time (rowids are time
+// keys, see timeKey; messages of the same millisecond in the order this
+// node indexed them). Ordering by rowid lets SQLite walk the FTS doclists
+// and the other indexes backwards from the end of the date range and stop
+// after one page, instead of sorting every match: that is what keeps a
+// search over ten million messages in tens of milliseconds.
 func (x *Index) Search(ctx context.Context, q Search) ([]View, string, error) {
 	if q.Limit <= 0 {
 		q.Limit = 50
@@ -229,11 +219,13 @@ func (x *Index) Search(ctx context.Context, q Search) ([]View, string, error) {
 	if q.Direction != "" {
 		where, args = append(where, "m.direction = ?"), append(args, string(q.Direction))
 	}
+	// Rowids are time keys (see timeKey): a date range is a rowid range,
+	// which the text index and every other index seek to directly.
 	if !q.From.IsZero() {
-		where, args = append(where, "m.id >= ?"), append(args, idAt(q.From))
+		where, args = append(where, order+" >= ?"), append(args, timeBound(q.From))
 	}
 	if !q.To.IsZero() {
-		where, args = append(where, "m.id < ?"), append(args, idAt(q.To))
+		where, args = append(where, order+" < ?"), append(args, timeBound(q.To))
 	}
 	if q.Finding != "" {
 		where = append(where, "EXISTS (SELECT 1 FROM json_each(m.findings) WHERE json_extract(value, '$.type') = ?)")

@@ -167,3 +167,106 @@ func equal(a, b []sms.MessageID) bool {
 	}
 	return true
 }
+
+// Messages reach the index out of order (pipeline latency, a reindex in
+// segment order); searches still list them by time, and date ranges cut
+// exactly at the millisecond, with or without text.
+func TestSearchTimeOrder(t *testing.T) {
+	x, err := Open(filepath.Join(t.TempDir(), "index.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer x.Close()
+	ctx := context.Background()
+	t0 := time.Date(2026, 5, 1, 9, 0, 0, 0, time.UTC)
+	at := func(ms int) time.Time { return t0.Add(time.Duration(ms) * time.Millisecond) }
+	mk := func(ms int, n byte, body string) sms.Message {
+		return sms.Message{ID: idAtTime(at(ms), n), Direction: sms.Inbound, From: "+14155550199", To: "+14155550100",
+			Body: body, Verdict: sms.VerdictPass, AcceptedAt: at(ms), ArchivedAt: at(ms), Segment: "seg"}
+	}
+	a, b, c, d := mk(0, 1, "alpha report"), mk(5, 1, "beta report"), mk(5, 2, "gamma report"), mk(9, 1, "delta report")
+	// d first, then a; b and c share a millisecond; a status event creates
+	// c's row before c itself is indexed.
+	for _, batch := range [][]sms.Message{{d}, {a}, {b}} {
+		if err := x.ApplyMessages(ctx, batch); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := x.ApplyEvents(ctx, []sms.Event{{MessageID: c.ID, Status: sms.StatusDelivered, At: at(6)}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := x.ApplyMessages(ctx, []sms.Message{c}); err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []struct {
+		name string
+		q    Search
+		want []sms.MessageID
+	}{
+		{"all", Search{}, []sms.MessageID{d.ID, c.ID, b.ID, a.ID}},
+		{"text", Search{Text: "report"}, []sms.MessageID{d.ID, c.ID, b.ID, a.ID}},
+		{"range", Search{From: at(5), To: at(9)}, []sms.MessageID{c.ID, b.ID}},
+		{"range with text", Search{Text: "report", From: at(1), To: at(10)}, []sms.MessageID{d.ID, c.ID, b.ID}},
+		{"range with text and party", Search{Text: "report", Party: "+14155550199", From: at(0), To: at(5)}, []sms.MessageID{a.ID}},
+		{"range with verdict", Search{Verdict: sms.VerdictPass, From: at(6), To: at(10)}, []sms.MessageID{d.ID}},
+	} {
+		got, _, err := x.Search(ctx, q.q)
+		if err != nil {
+			t.Fatalf("%s: %v", q.name, err)
+		}
+		// b and c share a millisecond: either order is time order.
+		g := ids(got)
+		if len(g) == len(q.want) {
+			for i := range g {
+				if g[i] == b.ID && i+1 < len(g) && g[i+1] == c.ID {
+					g[i], g[i+1] = g[i+1], g[i]
+				}
+			}
+		}
+		if !equal(g, q.want) {
+			t.Errorf("%s: got %v, want %v", q.name, ids(got), q.want)
+		}
+	}
+	v, err := x.Get(ctx, c.ID)
+	if err != nil || v.Body != "gamma report" || v.Status != sms.StatusDelivered {
+		t.Errorf("a row created by its status event, then indexed: %+v %v", v, err)
+	}
+}
+
+// An index written before time-keyed rowids (arrival-order rowids, layout
+// version 0) is migrated when opened: searches list by time and still
+// find text.
+func TestMigrateTimeKeys(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "index.db")
+	x, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t0 := time.Date(2026, 5, 1, 9, 0, 0, 0, time.UTC)
+	late, early := idAtTime(t0.Add(time.Hour), 1), idAtTime(t0, 2)
+	// Write as the old layout did: rowids 1, 2 in arrival order.
+	for i, m := range []struct {
+		id   sms.MessageID
+		body string
+	}{{late, "later words"}, {early, "earlier words"}, {"legacy-id", "odd words"}} {
+		if _, err := x.db.Exec(`INSERT INTO messages (rowid, id, body, verdict, archived_at) VALUES (?, ?, ?, 'pass', 1)`, i+1, string(m.id), m.body); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := x.db.Exec(`PRAGMA user_version = 0`); err != nil {
+		t.Fatal(err)
+	}
+	x.Close()
+	if x, err = Open(path); err != nil {
+		t.Fatal(err)
+	}
+	defer x.Close()
+	got, _, err := x.Search(context.Background(), Search{})
+	if err != nil || !equal(ids(got), []sms.MessageID{"legacy-id", late, early}) {
+		t.Errorf("after migration: %v %v", ids(got), err)
+	}
+	got, _, err = x.Search(context.Background(), Search{Text: "words", From: t0, To: t0.Add(time.Minute)})
+	if err != nil || !equal(ids(got), []sms.MessageID{early}) {
+		t.Errorf("text and range after migration: %v %v", ids(got), err)
+	}
+}
