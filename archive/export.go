@@ -22,7 +22,7 @@ import (
 )
 
 // Evidence bundles: a zip with the selected messages (CSV, JSON lines, one
-// EML per conversation), every archived record about them (the messages
+// EML and one RSMF file per conversation), every archived record about them (the messages
 // and their status events) with its Merkle inclusion proof against a
 // signed checkpoint, the checkpoint itself, and a manifest with the
 // SHA-256 of every file. VerifyBundle checks one offline.
@@ -259,11 +259,24 @@ func Export(ctx context.Context, st Store, req ExportRequest, w io.Writer) (Mani
 		{BundleMessagesJ, messagesJSONL(msgs)},
 		{BundleMessagesC, messagesCSV(msgs)},
 	}
-	for name, data := range conversationsEML(msgs) {
+	rsmf, err := conversationsRSMF(msgs)
+	if err != nil {
+		return man, err
+	}
+	var convNames []string
+	conv := conversationsEML(msgs)
+	for name, data := range rsmf {
+		conv[name] = data
+	}
+	for name := range conv {
+		convNames = append(convNames, name)
+	}
+	sort.Strings(convNames)
+	for _, name := range convNames {
 		files = append(files, struct {
 			name string
 			data []byte
-		}{name, data})
+		}{name, conv[name]})
 	}
 	for _, f := range files {
 		if err := put(f.name, f.data); err != nil {
@@ -311,53 +324,83 @@ func messagesCSV(msgs []sms.Message) []byte {
 	return b.Bytes()
 }
 
-// conversationsEML renders one RFC 5322 message per conversation (business
-// number, customer), the texts in order, for review tools that read mail.
-func conversationsEML(msgs []sms.Message) map[string][]byte {
-	type conv struct {
-		business, party sms.Number
-		msgs            []sms.Message
-	}
-	convs := map[string]*conv{}
-	var order []string
+// conversation is the texts between one business number and one customer,
+// in the bundle's order (by message ID). The EML and RSMF files of a bundle
+// are both rendered from it.
+type conversation struct {
+	key             string // <business digits>_<customer digits>: the file name
+	business, party sms.Number
+	msgs            []sms.Message
+}
+
+// groupConversations splits msgs by (business number, customer), in the
+// order each conversation first appears.
+func groupConversations(msgs []sms.Message) []*conversation {
+	byKey := map[string]*conversation{}
+	var out []*conversation
 	for _, m := range msgs {
-		biz, party := m.From, m.To
-		if m.Direction == sms.Inbound {
-			biz, party = m.To, m.From
-		}
+		biz, party := m.BusinessNumber(), m.CustomerNumber()
 		k := biz.Digits() + "_" + party.Digits()
-		c, ok := convs[k]
+		c, ok := byKey[k]
 		if !ok {
-			c = &conv{business: biz, party: party}
-			convs[k] = c
-			order = append(order, k)
+			c = &conversation{key: k, business: biz, party: party}
+			byKey[k] = c
+			out = append(out, c)
 		}
 		c.msgs = append(c.msgs, m)
 	}
+	return out
+}
+
+// businessLabel names the business side as a reader sees it: the number
+// and the employee who held it when the message was accepted, if any.
+func businessLabel(n sms.Number, employee string) string {
+	if employee == "" {
+		return n.E164()
+	}
+	return n.E164() + " (" + employee + ")"
+}
+
+// senderLabel names who sent m: the customer's number, or the business
+// number with the employee who sent from it.
+func (c *conversation) senderLabel(m *sms.Message) string {
+	if m.Direction == sms.Outbound {
+		return businessLabel(c.business, m.EmployeeID)
+	}
+	return c.party.E164()
+}
+
+// subject is the Subject header of the conversation's EML and RSMF files.
+func (c *conversation) subject() string {
+	return mime.QEncoding.Encode("utf-8", fmt.Sprintf("SMS conversation %s / %s, %d messages", c.business.E164(), c.party.E164(), len(c.msgs)))
+}
+
+// writeTranscript writes the texts in order, one paragraph each: time,
+// sender and message ID, then the archived body; CRLF line ends.
+func (c *conversation) writeTranscript(b *bytes.Buffer) {
+	for i := range c.msgs {
+		m := &c.msgs[i]
+		fmt.Fprintf(b, "[%s] %s [%s]:\r\n%s\r\n\r\n", m.AcceptedAt.UTC().Format(time.RFC3339), c.senderLabel(m), m.ID,
+			strings.ReplaceAll(m.Body, "\n", "\r\n"))
+	}
+}
+
+// conversationsEML renders one RFC 5322 message per conversation (business
+// number, customer), the texts in order, for review tools that read mail.
+func conversationsEML(msgs []sms.Message) map[string][]byte {
 	out := map[string][]byte{}
-	for _, k := range order {
-		c := convs[k]
+	for _, c := range groupConversations(msgs) {
 		var b bytes.Buffer
 		first, last := c.msgs[0], c.msgs[len(c.msgs)-1]
 		fmt.Fprintf(&b, "From: %s <%s@sms.invalid>\r\n", c.business.E164(), c.business.Digits())
 		fmt.Fprintf(&b, "To: %s <%s@sms.invalid>\r\n", c.party.E164(), c.party.Digits())
 		fmt.Fprintf(&b, "Date: %s\r\n", last.AcceptedAt.UTC().Format(time.RFC1123Z))
-		fmt.Fprintf(&b, "Subject: %s\r\n", mime.QEncoding.Encode("utf-8", fmt.Sprintf("SMS conversation %s / %s, %d messages", c.business.E164(), c.party.E164(), len(c.msgs))))
+		fmt.Fprintf(&b, "Subject: %s\r\n", c.subject())
 		fmt.Fprintf(&b, "Message-ID: <%s@smsgw.invalid>\r\n", first.ID)
 		b.WriteString("MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n")
 		b.WriteString("X-Smsgw-Conversation: " + c.business.E164() + " " + c.party.E164() + "\r\n\r\n")
-		for _, m := range c.msgs {
-			who := c.party.E164()
-			if m.Direction == sms.Outbound {
-				who = c.business.E164()
-				if m.EmployeeID != "" {
-					who += " (" + m.EmployeeID + ")"
-				}
-			}
-			fmt.Fprintf(&b, "[%s] %s [%s]:\r\n%s\r\n\r\n", m.AcceptedAt.UTC().Format(time.RFC3339), who, m.ID,
-				strings.ReplaceAll(m.Body, "\n", "\r\n"))
-		}
-		out[BundleConvDir+k+".eml"] = b.Bytes()
+		c.writeTranscript(&b)
+		out[BundleConvDir+c.key+".eml"] = b.Bytes()
 	}
 	return out
 }
