@@ -8,7 +8,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"sort"
+	"strings"
 
 	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/mod/sumdb/tlog"
@@ -163,6 +166,7 @@ func VerifyBundle(r io.ReaderAt, size int64, verifiers note.Verifiers) (*BundleR
 	}
 	// Every exported message is a proven record, unchanged.
 	nmsg := 0
+	var msgs []sms.Message
 	for i, line := range bytes.Split(bytes.TrimRight(files[BundleMessagesJ], "\n"), []byte("\n")) {
 		if len(line) == 0 {
 			continue
@@ -176,10 +180,36 @@ func VerifyBundle(r io.ReaderAt, size int64, verifiers note.Verifiers) (*BundleR
 		canon, _ := json.Marshal(m)
 		if p, ok := proven[m.ID]; !ok || p != string(canon) {
 			rep.problem("%s line %d: message %s is not a proven archived record", BundleMessagesJ, i+1, m.ID)
+			continue
 		}
+		msgs = append(msgs, m)
 	}
 	if nmsg != man.Messages {
 		rep.problem("%s holds %d messages, the manifest says %d", BundleMessagesJ, nmsg, man.Messages)
+	}
+	// The CSV, EML and RSMF files are views of the messages: rebuilt from
+	// the proven ones they must come out byte for byte (a recomputed
+	// manifest does not hide a changed view).
+	if len(msgs) == nmsg {
+		derived, err := derivedFiles(msgs)
+		if err != nil {
+			rep.problem("the message views cannot be rebuilt: %v", err)
+			return rep, nil
+		}
+		for _, name := range slices.Sorted(maps.Keys(derived)) {
+			got, ok := files[name]
+			switch {
+			case !ok:
+				rep.problem("%s is missing", name)
+			case !bytes.Equal(got, derived[name]):
+				rep.problem("%s does not match the proven messages (altered)", name)
+			}
+		}
+		for _, name := range names {
+			if _, ok := derived[name]; !ok && strings.HasPrefix(name, BundleConvDir) {
+				rep.problem("%s is not a view of any exported conversation", name)
+			}
+		}
 	}
 	return rep, nil
 }

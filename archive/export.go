@@ -10,7 +10,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"mime"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -257,26 +259,16 @@ func Export(ctx context.Context, st Store, req ExportRequest, w io.Writer) (Mani
 		{BundleCheckpoint, cpNote},
 		{BundleRecords, rb.Bytes()},
 		{BundleMessagesJ, messagesJSONL(msgs)},
-		{BundleMessagesC, messagesCSV(msgs)},
 	}
-	rsmf, err := conversationsRSMF(msgs)
+	derived, err := derivedFiles(msgs)
 	if err != nil {
 		return man, err
 	}
-	var convNames []string
-	conv := conversationsEML(msgs)
-	for name, data := range rsmf {
-		conv[name] = data
-	}
-	for name := range conv {
-		convNames = append(convNames, name)
-	}
-	sort.Strings(convNames)
-	for _, name := range convNames {
+	for _, name := range slices.Sorted(maps.Keys(derived)) {
 		files = append(files, struct {
 			name string
 			data []byte
-		}{name, conv[name]})
+		}{name, derived[name]})
 	}
 	for _, f := range files {
 		if err := put(f.name, f.data); err != nil {
@@ -292,6 +284,20 @@ func Export(ctx context.Context, st Store, req ExportRequest, w io.Writer) (Mani
 		return man, err
 	}
 	return man, zw.Close()
+}
+
+// derivedFiles renders the bundle's files that are views of the exported
+// messages (CSV, one EML and one RSMF per conversation): a function of the
+// messages alone, so VerifyBundle can rebuild them from the proven
+// messages and catch a bundle altered with a recomputed manifest.
+func derivedFiles(msgs []sms.Message) (map[string][]byte, error) {
+	out, err := conversationsRSMF(msgs)
+	if err != nil {
+		return nil, err
+	}
+	maps.Copy(out, conversationsEML(msgs))
+	out[BundleMessagesC] = messagesCSV(msgs)
+	return out, nil
 }
 
 func messagesJSONL(msgs []sms.Message) []byte {

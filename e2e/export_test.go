@@ -56,14 +56,40 @@ func TestEvidenceBundle(t *testing.T) {
 			t.Errorf("bundle lacks %s", name)
 		}
 	}
-	eml := ""
+	eml, rsmf := "", ""
 	for name, data := range files {
-		if strings.HasPrefix(name, archive.BundleConvDir) {
+		switch {
+		case strings.HasPrefix(name, archive.BundleConvDir) && strings.HasSuffix(name, ".eml"):
 			eml = string(data)
+		case strings.HasPrefix(name, archive.BundleConvDir) && strings.HasSuffix(name, ".rsmf"):
+			rsmf = string(data)
 		}
 	}
 	if !strings.Contains(eml, "card **** **** **** 1111 on file") || !strings.Contains(eml, "thanks!") || strings.Contains(string(bundle), "4111 1111 1111 1111") {
 		t.Errorf("conversation EML = %q", eml)
+	}
+	if !strings.Contains(rsmf, "X-RSMF-Version: 2.0.0") || !strings.Contains(rsmf, `filename="rsmf.zip"`) {
+		t.Errorf("conversation RSMF = %q", rsmf)
+	}
+	// A changed view (CSV, EML, RSMF) with a recomputed manifest fails: the
+	// views are rebuilt from the proven messages.
+	for _, suffix := range []string{".csv", ".eml", ".rsmf"} {
+		views := map[string][]byte{}
+		for name, data := range files {
+			views[name] = data
+			if strings.HasSuffix(name, suffix) {
+				views[name] = bytes.Replace(data, []byte("1111"), []byte("1112"), 1)
+				if bytes.Equal(views[name], data) {
+					views[name] = append(append([]byte(nil), data...), '\n')
+				}
+			}
+		}
+		forged := rezip(t, views)
+		if rep, _ := archive.VerifyBundle(bytes.NewReader(forged), int64(len(forged)), vs); rep == nil || rep.OK() {
+			t.Errorf("a bundle with an altered %s view and a recomputed manifest verified", suffix)
+		} else if !strings.Contains(strings.Join(rep.Problems, "\n"), "does not match the proven messages") {
+			t.Errorf("altered %s view: problems %v", suffix, rep.Problems)
+		}
 	}
 
 	// One changed byte anywhere fails.

@@ -20,8 +20,8 @@ func exportCmd(f *clientFlags) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "export",
 		Short: "Download an evidence bundle (zip) for a query or a legal hold's matter",
-		Long: `The bundle holds the messages as CSV, JSON lines and one EML per conversation,
-every archived record about them with its Merkle inclusion proof, the signed
+		Long: `The bundle holds the messages as CSV, JSON lines and, per conversation, an EML
+and an RSMF 2.0.0 file (Relativity Short Message Format), every archived record about them with its Merkle inclusion proof, the signed
 checkpoint the proofs are against, and a manifest with the SHA-256 of every
 file. Check it anywhere, without the archive: smsgw archive verify-bundle FILE.`,
 		Example: `  smsgw compliance export --matter 01J... --out matter.zip
