@@ -101,7 +101,12 @@ func rank(s sms.Status) int {
 		return 3
 	case sms.StatusSent:
 		return 4
-	case sms.StatusDelivered, sms.StatusFailed, sms.StatusUndelivered:
+	case sms.StatusUndelivered:
+		// Final for a carrier, but an inbound text that reached nobody
+		// can still be handed to someone (an agent taking its queue
+		// conversation): delivered then wins.
+		return 7
+	case sms.StatusDelivered, sms.StatusFailed:
 		return 8
 	case sms.StatusBlocked, sms.StatusDeadLetter:
 		return 9

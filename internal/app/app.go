@@ -318,7 +318,7 @@ func (a *App) Run(ctx context.Context) error {
 	if a.SMPP != nil {
 		stages = append(stages, a.smppStages()...)
 	}
-	stages = append(stages, a.numbersStages()...)
+	stages = append(stages, a.numbersStages(mo)...)
 	stageWG.Add(1)
 	go func() { defer stageWG.Done(); a.runSweeper(stageCtx) }()
 	for _, st := range stages {

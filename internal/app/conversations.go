@@ -43,9 +43,10 @@ func (a *App) openDirectory() (*numbers.Directory, error) {
 }
 
 // numbersStages are the stages of business-number routing.
-func (a *App) numbersStages() []stageSpec {
+func (a *App) numbersStages(mo *moStage) []stageSpec {
 	cs := &convStage{dir: a.Directory, log: a.log.With("stage", "conversations")}
-	return []stageSpec{{cs.config(), cs.handle}}
+	hs := &handoverStage{mo: mo, idx: a.Index, log: a.log.With("stage", "handover")}
+	return []stageSpec{{cs.config(), cs.handle}, {hs.config(), hs.handle}}
 }
 
 // runSweeper closes idle queue conversations and hands waiting ones to

@@ -104,10 +104,17 @@ func (s *moStage) deliver(ctx context.Context, in *bus.Msg, m *sms.Message) *sms
 		return nil
 	}
 	if m.EmployeeID == "" {
+		if m.Route == numbers.RouteQueued {
+			// An agent may have taken the conversation since the text
+			// was routed: then it is theirs.
+			if e, ok := s.agentNow(ctx, m); ok {
+				return settleDelivery(in, s.toEmployee(ctx, e, m, numbers.RouteAgent, in.Deliveries))
+			}
+		}
 		// Routed to nobody (yet): held for admins, waiting in a queue,
 		// answered by the menu, or an opt-out keyword. The text is in the
-		// archive and in its conversation; an agent who takes the
-		// conversation later sees it there.
+		// archive and in its conversation; an agent who takes a queued
+		// conversation gets its waiting texts then (handoverStage).
 		_ = in.Ack()
 		detail := "no_holder"
 		if m.Route != "" {
@@ -136,26 +143,49 @@ func (s *moStage) deliver(ctx context.Context, in *bus.Msg, m *sms.Message) *sms
 		_ = in.Nak(backoff(in.Deliveries))
 		return nil
 	}
+	return settleDelivery(in, s.toEmployee(ctx, e, m, m.Route, in.Deliveries))
+}
+
+// toEmployee delivers m to e: their webhook, or without one their inbox.
+// It returns the delivered event, the failed event once the webhook has
+// failed attempt times (s.maxAttempts in all), or nil to retry later.
+func (s *moStage) toEmployee(ctx context.Context, e numbers.Employee, m *sms.Message, route string, attempt uint64) *sms.Event {
 	if e.WebhookURL == "" {
-		_ = in.Ack()
 		ev := event(m.ID, sms.StatusDelivered, "inbox")
 		return &ev
 	}
-	status, err := s.post(ctx, e, m)
+	status, err := s.post(ctx, e, m, route)
 	if err == nil {
-		_ = in.Ack()
 		ev := event(m.ID, sms.StatusDelivered, "webhook")
 		return &ev
 	}
-	if in.Deliveries < uint64(s.maxAttempts) {
-		s.log.Warn("webhook failed; will retry", "id", m.ID, "employee", e.ID, "attempt", in.Deliveries, "status", status, "err", err)
-		_ = in.Nak(backoff(in.Deliveries))
+	if attempt < uint64(s.maxAttempts) {
+		s.log.Warn("webhook failed; will retry", "id", m.ID, "employee", e.ID, "attempt", attempt, "status", status, "err", err)
 		return nil
 	}
 	s.log.Warn("webhook failed for good; message stays in the inbox", "id", m.ID, "employee", e.ID, "status", status)
-	_ = in.Ack()
 	ev := event(m.ID, sms.StatusFailed, "webhook")
 	return &ev
+}
+
+// settleDelivery acks in when ev is set and naks it for a retry otherwise.
+func settleDelivery(in *bus.Msg, ev *sms.Event) *sms.Event {
+	if ev == nil {
+		_ = in.Nak(backoff(in.Deliveries))
+	} else {
+		_ = in.Ack()
+	}
+	return ev
+}
+
+// agentNow is the agent m's queue conversation is open with now, if any.
+func (s *moStage) agentNow(ctx context.Context, m *sms.Message) (numbers.Employee, bool) {
+	c, err := s.dir.Conversation(ctx, numbers.ConversationKey(m.BusinessNumber(), m.CustomerNumber()))
+	if err != nil || c.State != numbers.ConvOpen || c.Agent == "" {
+		return numbers.Employee{}, false
+	}
+	e, _, err := s.dir.Employee(ctx, c.Agent)
+	return e, err == nil
 }
 
 // successor is who owns m's conversation now, for a text whose recipient
@@ -179,11 +209,11 @@ func (s *moStage) successor(ctx context.Context, m *sms.Message) (numbers.Employ
 	return e, err
 }
 
-func (s *moStage) post(ctx context.Context, e numbers.Employee, m *sms.Message) (int, error) {
+func (s *moStage) post(ctx context.Context, e numbers.Employee, m *sms.Message, route string) (int, error) {
 	body, _ := json.Marshal(WebhookPayload{
 		Type: "message.inbound", ID: m.ID, From: m.From.E164(), To: m.To.E164(), Body: m.Body,
 		Verdict: m.Verdict, Findings: m.Findings, At: m.AcceptedAt,
-		Conversation: numbers.ConversationKey(m.BusinessNumber(), m.CustomerNumber()), Route: m.Route, Queue: m.Queue,
+		Conversation: numbers.ConversationKey(m.BusinessNumber(), m.CustomerNumber()), Route: route, Queue: m.Queue,
 	})
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, e.WebhookURL, bytes.NewReader(body))
 	if err != nil {

@@ -1,0 +1,119 @@
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+
+	"github.com/smsgw/smsgw/archive/index"
+	"github.com/smsgw/smsgw/internal/bus"
+	"github.com/smsgw/smsgw/numbers"
+	"github.com/smsgw/smsgw/sms"
+)
+
+// ConsumerHandover is the durable consumer of conversation_assigned
+// events that hands an agent the texts that waited in the queue.
+const ConsumerHandover = "handover"
+
+// handoverMaxLag is how many times an assignment is retried while this
+// node's index has not yet caught up with one of the conversation's texts.
+const handoverMaxLag = 10
+
+// handoverStage: when a queue conversation gets an agent, every inbound
+// text of it that reached nobody because it was waiting in the queue
+// (undelivered, "queued") goes to that agent's webhook, as a text routed
+// to them would, and is marked delivered (an agent without a webhook reads
+// them in the conversation, now theirs: delivered, "conversation"). Without it an
+// agent's integration would learn of a conversation handed to it only
+// when the customer wrote again.
+type handoverStage struct {
+	mo  *moStage
+	idx *index.Index
+	log *slog.Logger
+}
+
+func (s *handoverStage) config() bus.StageConfig {
+	return bus.StageConfig{
+		Stream: bus.StreamEvents, Durable: ConsumerHandover,
+		Filter:     []string{bus.SubjEvents + string(sms.StatusConversationAssigned)},
+		MaxDeliver: -1, Batch: 16, MaxAckPending: 256,
+	}
+}
+
+func (s *handoverStage) handle(ctx context.Context, batch []*bus.Msg) {
+	for _, in := range batch {
+		var ev sms.Event
+		if err := json.Unmarshal(in.Data, &ev); err != nil {
+			_ = in.Term()
+			continue
+		}
+		evs, done := s.handover(ctx, ev, in.Deliveries)
+		emit(ctx, s.mo.bus, evs...)
+		if done {
+			_ = in.Ack()
+		} else {
+			_ = in.Nak(backoff(in.Deliveries))
+		}
+	}
+}
+
+// handover delivers the waiting texts of the assigned conversation; done
+// is false when some should be tried again.
+func (s *handoverStage) handover(ctx context.Context, ev sms.Event, attempt uint64) (evs []sms.Event, done bool) {
+	key, agent := ev.Attrs["conversation"], ev.Attrs["employee_id"]
+	c, err := s.mo.dir.Conversation(ctx, key)
+	if err != nil {
+		return nil, sms.KindOf(err) == sms.NotFound
+	}
+	if c.State != numbers.ConvOpen || c.Agent != agent {
+		return nil, true // moved on since: the next assignment hands over
+	}
+	e, _, err := s.mo.dir.Employee(ctx, agent)
+	if err != nil {
+		return nil, sms.KindOf(err) == sms.NotFound
+	}
+	done = true
+	for _, id := range c.Messages {
+		v, err := s.idx.Get(ctx, id)
+		if err != nil {
+			// Not indexed here yet (or the index failed): try again a
+			// few times; the text stays in the conversation's history.
+			if attempt < handoverMaxLag {
+				done = false
+			} else {
+				s.log.Warn("text of an assigned conversation not in the index; left in its history", "id", id, "conversation", key)
+			}
+			continue
+		}
+		if v.Direction != sms.Inbound || v.Status != sms.StatusUndelivered || !waitedInQueue(v.Events) {
+			continue
+		}
+		if e.WebhookURL == "" {
+			// An inbox is the texts routed to the employee; these were
+			// routed to nobody. The agent reads them in the conversation,
+			// which is theirs now.
+			evs = append(evs, event(id, sms.StatusDelivered, "conversation"))
+			continue
+		}
+		m := v.Message
+		m.Queue = c.Queue
+		out := s.mo.toEmployee(ctx, e, &m, numbers.RouteAgent, attempt)
+		if out == nil {
+			done = false
+			continue
+		}
+		evs = append(evs, *out)
+	}
+	return evs, done
+}
+
+// waitedInQueue reports whether a text's undelivered event says it waited
+// in a queue (rather than held, answered by a menu, or an opt-out).
+func waitedInQueue(evs []sms.Event) bool {
+	for _, e := range evs {
+		if e.Status == sms.StatusUndelivered && e.Detail == numbers.RouteQueued {
+			return true
+		}
+	}
+	return false
+}
