@@ -188,7 +188,11 @@ func (g *gateway) waitStatus(id, token, want string) map[string]any {
 		last = g.call("GET", "/v1/messages/"+id, token, nil)
 		if last.Status == 200 {
 			m := last.json(g.t)
-			if m["status"] == want {
+			// A sent or delivered message is archived, but this node's
+			// read model may have its status events before the message
+			// itself (two consumers): wait for both.
+			indexed := m["archived_at"] != nil || (want != "sent" && want != "delivered")
+			if m["status"] == want && indexed {
 				return m
 			}
 		}
