@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"runtime"
 	"slices"
+	"strings"
 	"time"
+	"unicode"
 
 	"github.com/smsgw/smsgw/sms"
 )
@@ -200,14 +202,16 @@ func (c *Chain) Apply(text string) Outcome {
 // TypeFilterError is the finding of a text the chain could not process.
 const TypeFilterError = "filter_error"
 
+// failClosed is the outcome of a text the chain could not process: blocked,
+// with every digit and letter of any script masked.
 func failClosed(text string) Outcome {
-	b := []byte(text)
-	for i, c := range b {
-		if isDigit(c) || isLetter(c) {
-			b[i] = '*'
+	masked := strings.Map(func(r rune) rune {
+		if unicode.IsDigit(r) || unicode.IsLetter(r) {
+			return '*'
 		}
-	}
-	return Outcome{Text: string(b), Verdict: sms.VerdictBlocked,
+		return r
+	}, text)
+	return Outcome{Text: masked, Verdict: sms.VerdictBlocked,
 		Findings: []sms.Finding{{Type: TypeFilterError, Start: 0, End: len(text), Action: sms.ActionBlock}}}
 }
 

@@ -16,8 +16,14 @@ import (
 // operator rule's match ran out of time: the message must fail closed.
 var ErrRuleTimeout = errors.New("operator rule match timed out")
 
-// maxRuleMatches bounds the matches of one rule in one text.
+// maxRuleMatches bounds the matches of one rule in one text; a text with
+// more fails closed (ErrRuleMatches).
 const maxRuleMatches = 1000
+
+// ErrRuleMatches is the cause of the error ApplySafe returns when an
+// operator rule matched a text more than maxRuleMatches times: the
+// matches after the limit cannot be acted on, so the message fails closed.
+var ErrRuleMatches = errors.New("operator rule matched too often")
 
 // ruleDetector is one compiled operator rule.
 type ruleDetector struct {
@@ -57,7 +63,12 @@ func (c *Chain) applyRules(text string, v *view, found []sms.Finding) ([]sms.Fin
 			runeOff = append(runeOff, len(text))
 		}
 		m, err := r.re.FindRunesMatch(runes)
-		for n := 0; err == nil && m != nil && n < maxRuleMatches; n++ {
+		for n := 0; err == nil && m != nil; n++ {
+			if n == maxRuleMatches {
+				// More matches than any text should have: the rest would
+				// go out unredacted, so the text fails closed.
+				return found, fmt.Errorf("rule %s on a %d-byte text: more than %d matches: %w", r.name, len(text), maxRuleMatches, ErrRuleMatches)
+			}
 			s, e := runeOff[m.Index], runeOff[m.Index+m.Length]
 			if e > s && (len(r.context) == 0 || containsPhrase(text, r.context, max(0, s-ContextBytes), s)) {
 				if ns, ne := v.normIndex(s), v.normIndex(e); ns < ne {

@@ -99,6 +99,29 @@ func TestRuleTimeoutFailsClosed(t *testing.T) {
 	if out.Verdict != sms.VerdictBlocked || strings.Contains(out.Text, "4111") || len(out.Findings) != 1 || out.Findings[0].Type != TypeFilterError {
 		t.Errorf("Apply with a timed-out rule = %+v, want blocked and masked", out)
 	}
+	// Digits of any script are masked too.
+	wide := "card ４１１１１１１１１１１１１１１１ " + strings.Repeat("a", 40) + "!"
+	if out := c.Apply(wide); out.Verdict != sms.VerdictBlocked || strings.ContainsAny(out.Text, "１４") {
+		t.Errorf("Apply with a timed-out rule on full-width digits = %q", out.Text)
+	}
+}
+
+// A rule matching more often than the chain acts on fails closed: the
+// matches past the limit would otherwise go out untouched.
+func TestRuleMatchLimitFailsClosed(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.Rules = []Rule{{Name: "code", Pattern: `x\d`, Action: sms.ActionRedact}}
+	c := mustChain(t, cfg)
+	if out := c.Apply(strings.Repeat("x1 ", maxRuleMatches)); out.Verdict != sms.VerdictRedacted {
+		t.Fatalf("%d matches: verdict %s, want redacted", maxRuleMatches, out.Verdict)
+	}
+	in := strings.Repeat("x1 ", maxRuleMatches+1)
+	if _, err := c.ApplySafe(in); !errors.Is(err, ErrRuleMatches) || strings.Contains(err.Error(), "x1") {
+		t.Errorf("ApplySafe with %d matches: %v, want ErrRuleMatches without the text", maxRuleMatches+1, err)
+	}
+	if out := c.Apply(in); out.Verdict != sms.VerdictBlocked || strings.Contains(out.Text, "x1") {
+		t.Errorf("Apply with too many matches = %s %.40q…, want blocked and masked", out.Verdict, out.Text)
+	}
 }
 
 func TestPerDirectionPolicy(t *testing.T) {
