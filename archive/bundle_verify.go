@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"maps"
@@ -37,9 +38,12 @@ func (r *BundleReport) problem(format string, args ...any) {
 	r.Problems = append(r.Problems, fmt.Sprintf(format, args...))
 }
 
-// VerifyBundle checks an evidence bundle offline: every file against the
-// manifest's SHA-256 (none missing, none extra), the checkpoint's
-// signature (against verifiers, or if nil the key the manifest names), each
+// VerifyBundle checks an evidence bundle offline: the manifest's signature
+// (manifest.sig, over the manifest's SHA-256: it binds the selection, the
+// counts and every file's hash, so messages cannot be left out with a
+// recomputed manifest), every file against the manifest's SHA-256 (none
+// missing, none extra), the checkpoint's signature (both signatures
+// against verifiers, or if nil the key the manifest names), each
 // record's leaf hash and inclusion proof against the checkpoint, and that
 // every exported message is one of the proven records. The error is for a
 // bundle that cannot be read at all.
@@ -83,7 +87,7 @@ func VerifyBundle(r io.ReaderAt, size int64, verifiers note.Verifiers) (*BundleR
 	}
 	sort.Strings(names)
 	for _, name := range names {
-		if name == BundleManifest {
+		if name == BundleManifest || name == BundleSignature {
 			continue
 		}
 		want, listed := man.Files[name]
@@ -113,6 +117,13 @@ func VerifyBundle(r io.ReaderAt, size int64, verifiers note.Verifiers) (*BundleR
 			return rep, nil
 		}
 		verifiers, rep.KeyFromBundle = v, true
+	}
+	// The manifest's signature. Checked before the rest, reported without
+	// stopping: the other problems still say what was changed.
+	if sig, ok := files[BundleSignature]; !ok {
+		rep.problem("%s is missing: the manifest is not signed, so messages could have been left out of the bundle unnoticed", BundleSignature)
+	} else if err := checkBundleSig(sig, md, verifiers); err != nil {
+		rep.problem("%s: the manifest signature %v", BundleSignature, err)
 	}
 	cp, err := OpenCheckpoint(files[BundleCheckpoint], verifiers)
 	if err != nil {
@@ -212,4 +223,34 @@ func VerifyBundle(r io.ReaderAt, size int64, verifiers note.Verifiers) (*BundleR
 		}
 	}
 	return rep, nil
+}
+
+// checkBundleSig checks manifest.sig: a note signed by a trusted key whose
+// text is BundleSigText(md).
+func checkBundleSig(sig, md []byte, verifiers note.Verifiers) error {
+	n, err := note.Open(sig, verifiers)
+	if err != nil {
+		var unknown *note.UnknownVerifierError
+		var unverified *note.UnverifiedNoteError
+		switch {
+		case errors.As(err, &unknown):
+			return fmt.Errorf("is signed by an unknown key %s+%08x", unknown.Name, unknown.KeyHash)
+		case errors.As(err, &unverified):
+			var keys []string
+			for _, s := range unverified.Note.UnverifiedSigs {
+				keys = append(keys, fmt.Sprintf("%s+%08x", s.Name, s.Hash))
+			}
+			return fmt.Errorf("is signed by no trusted key: unknown key %s", strings.Join(keys, ", "))
+		case err.Error() == "malformed note":
+			return errors.New("is not a signed note")
+		}
+		return fmt.Errorf("does not verify: %v", err)
+	}
+	if first, _, _ := strings.Cut(n.Text, "\n"); first != BundleSigHeader {
+		return fmt.Errorf("is not an evidence bundle signature (first line %q, want %q)", first, BundleSigHeader)
+	}
+	if n.Text != BundleSigText(md) {
+		return fmt.Errorf("does not match %s (the manifest was changed after export: its selection, counts or file hashes, e.g. messages left out)", BundleManifest)
+	}
+	return nil
 }

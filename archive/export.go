@@ -26,12 +26,16 @@ import (
 // Evidence bundles: a zip with the selected messages (CSV, JSON lines, one
 // EML and one RSMF file per conversation), every archived record about them (the messages
 // and their status events) with its Merkle inclusion proof against a
-// signed checkpoint, the checkpoint itself, and a manifest with the
-// SHA-256 of every file. VerifyBundle checks one offline.
+// signed checkpoint, the checkpoint itself, a manifest with the selection,
+// the counts and the SHA-256 of every file, and the manifest's signature
+// (a signed note by the archive's checkpoint key over the manifest's
+// SHA-256), so that no file, and no message, can be left out or changed
+// with a recomputed manifest. VerifyBundle checks one offline.
 
 // Bundle file names.
 const (
 	BundleManifest   = "manifest.json"
+	BundleSignature  = "manifest.sig" // signed note over manifest.json (BundleSigText); not listed in the manifest
 	BundleCheckpoint = "checkpoint.note"
 	BundleRecords    = "records.jsonl"
 	BundleMessagesJ  = "messages.jsonl"
@@ -70,6 +74,27 @@ type CheckpointRef struct {
 // BundleFormat is the manifest's format tag.
 const BundleFormat = "smsgw-evidence/1"
 
+// BundleSigHeader is the first line of a bundle's manifest.sig: never a
+// checkpoint's origin (key names have no spaces), so neither kind of note
+// can be passed off as the other.
+const BundleSigHeader = "smsgw evidence bundle v1"
+
+// BundleSigText is the text of the signed note in manifest.sig for the
+// manifest bytes md:
+//
+//	smsgw evidence bundle v1
+//	manifest.json sha256 <hex SHA-256 of md>
+func BundleSigText(md []byte) string {
+	sum := sha256.Sum256(md)
+	return BundleSigHeader + "\n" + BundleManifest + " sha256 " + hex.EncodeToString(sum[:]) + "\n"
+}
+
+// SignBundleManifest returns manifest.sig for the manifest bytes md: a
+// signed note (Ed25519, the checkpoint key) with BundleSigText(md).
+func (s *Signer) SignBundleManifest(md []byte) ([]byte, error) {
+	return note.Sign(&note.Note{Text: BundleSigText(md)}, s.s)
+}
+
 // ExportRequest says what goes into a bundle.
 type ExportRequest struct {
 	MessageIDs  map[sms.MessageID]bool
@@ -77,6 +102,10 @@ type ExportRequest struct {
 	CreatedBy   string
 	Verifiers   note.Verifiers // to pick a checkpoint whose signature verifies
 	VerifierKey string         // recorded in the manifest
+	// Signer signs the manifest (manifest.sig): the archive's checkpoint
+	// key. Without it the bundle has no manifest.sig and VerifyBundle
+	// rejects it.
+	Signer *Signer
 }
 
 // memHashes is the whole log's stored hashes in memory (tlog layout).
@@ -276,12 +305,28 @@ func Export(ctx context.Context, st Store, req ExportRequest, w io.Writer) (Mani
 		}
 	}
 	md, _ := json.MarshalIndent(man, "", "  ")
-	f, err := zw.CreateHeader(&zip.FileHeader{Name: BundleManifest, Method: zip.Deflate, Modified: man.CreatedAt})
-	if err != nil {
-		return man, err
+	last := []struct {
+		name string
+		data []byte
+	}{{BundleManifest, md}}
+	if req.Signer != nil {
+		sig, err := req.Signer.SignBundleManifest(md)
+		if err != nil {
+			return man, fmt.Errorf("signing the bundle manifest: %w", err)
+		}
+		last = append(last, struct {
+			name string
+			data []byte
+		}{BundleSignature, sig})
 	}
-	if _, err := f.Write(md); err != nil {
-		return man, err
+	for _, l := range last {
+		f, err := zw.CreateHeader(&zip.FileHeader{Name: l.name, Method: zip.Deflate, Modified: man.CreatedAt})
+		if err != nil {
+			return man, err
+		}
+		if _, err := f.Write(l.data); err != nil {
+			return man, err
+		}
 	}
 	return man, zw.Close()
 }

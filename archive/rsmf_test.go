@@ -211,9 +211,9 @@ func checkKeys(t *testing.T, file, obj string, v map[string]any) {
 
 // rsmfTestLog archives two conversations (one business number reassigned
 // from jane to bob mid-conversation; one text nobody held) plus a text
-// that is not exported, and returns the store, the verifier key and the
-// exported messages.
-func rsmfTestLog(t *testing.T) (Store, string, []sms.Message, sms.MessageID) {
+// that is not exported, and returns the store, the signer (checkpoints and
+// bundle manifests) and the exported messages.
+func rsmfTestLog(t *testing.T) (Store, *Signer, []sms.Message, sms.MessageID) {
 	t.Helper()
 	st, err := NewLocalStore(t.TempDir())
 	if err != nil {
@@ -250,11 +250,12 @@ func rsmfTestLog(t *testing.T) (Store, string, []sms.Message, sms.MessageID) {
 	l.segment(recs[:5])
 	l.segment(recs[5:])
 	l.checkpoint()
-	return st, l.signer.VerifierKey(), msgs, unexported.ID
+	return st, l.signer, msgs, unexported.ID
 }
 
-func exportBundle(t *testing.T, st Store, vkey string, msgs []sms.Message) ([]byte, Manifest) {
+func exportBundle(t *testing.T, st Store, signer *Signer, msgs []sms.Message) ([]byte, Manifest) {
 	t.Helper()
+	vkey := signer.VerifierKey()
 	vs, err := Verifiers(vkey)
 	if err != nil {
 		t.Fatal(err)
@@ -265,7 +266,7 @@ func exportBundle(t *testing.T, st Store, vkey string, msgs []sms.Message) ([]by
 	}
 	var buf bytes.Buffer
 	man, err := Export(context.Background(), st, ExportRequest{MessageIDs: ids, Selection: map[string]string{"party": "+14155550199"},
-		CreatedBy: "test", Verifiers: vs, VerifierKey: vkey}, &buf)
+		CreatedBy: "test", Verifiers: vs, VerifierKey: vkey, Signer: signer}, &buf)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -293,8 +294,8 @@ func bundleFiles(t *testing.T, bundle []byte) (map[string][]byte, []string) {
 }
 
 func TestExportRSMF(t *testing.T) {
-	st, vkey, msgs, unexported := rsmfTestLog(t)
-	bundle, man := exportBundle(t, st, vkey, msgs)
+	st, signer, msgs, unexported := rsmfTestLog(t)
+	bundle, man := exportBundle(t, st, signer, msgs)
 	files, _ := bundleFiles(t, bundle)
 
 	// Bodies as archived: messages.jsonl is the reference.
@@ -544,10 +545,10 @@ func checkRSMF(t *testing.T, name string, data []byte, msgs []sms.Message, jsonl
 // TestExportRSMFDeterministic: the same messages give the same RSMF (and
 // EML) bytes, whenever exported.
 func TestExportRSMFDeterministic(t *testing.T) {
-	st, vkey, msgs, _ := rsmfTestLog(t)
-	b1, m1 := exportBundle(t, st, vkey, msgs)
+	st, signer, msgs, _ := rsmfTestLog(t)
+	b1, m1 := exportBundle(t, st, signer, msgs)
 	time.Sleep(1100 * time.Millisecond) // another export time
-	b2, m2 := exportBundle(t, st, vkey, msgs)
+	b2, m2 := exportBundle(t, st, signer, msgs)
 	f1, order1 := bundleFiles(t, b1)
 	f2, order2 := bundleFiles(t, b2)
 	if strings.Join(order1, " ") != strings.Join(order2, " ") {
@@ -583,9 +584,9 @@ func TestExportRSMFDeterministic(t *testing.T) {
 // TestVerifyBundleRSMF: a bundle with RSMF files verifies; one changed
 // byte in one of them, or one of them missing, fails.
 func TestVerifyBundleRSMF(t *testing.T) {
-	st, vkey, msgs, _ := rsmfTestLog(t)
-	bundle, _ := exportBundle(t, st, vkey, msgs)
-	vs, _ := Verifiers(vkey)
+	st, signer, msgs, _ := rsmfTestLog(t)
+	bundle, _ := exportBundle(t, st, signer, msgs)
+	vs, _ := Verifiers(signer.VerifierKey())
 	rep, err := VerifyBundle(bytes.NewReader(bundle), int64(len(bundle)), vs)
 	if err != nil || !rep.OK() {
 		t.Fatalf("bundle does not verify: %v %v", rep.Problems, err)

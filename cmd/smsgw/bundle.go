@@ -22,8 +22,10 @@ func exportCmd(f *clientFlags) *cobra.Command {
 		Short: "Download an evidence bundle (zip) for a query or a legal hold's matter",
 		Long: `The bundle holds the messages as CSV, JSON lines and, per conversation, an EML
 and an RSMF 2.0.0 file (Relativity Short Message Format), every archived record about them with its Merkle inclusion proof, the signed
-checkpoint the proofs are against, and a manifest with the SHA-256 of every
-file. Check it anywhere, without the archive: smsgw archive verify-bundle FILE.`,
+checkpoint the proofs are against, a manifest with the selection, the counts and
+the SHA-256 of every file, and manifest.sig, the manifest signed with the
+archive's checkpoint key. Check it anywhere, without the archive:
+smsgw archive verify-bundle FILE.`,
 		Example: `  smsgw compliance export --matter 01J... --out matter.zip
   smsgw compliance export --party +14155550199 --from 2026-01-01 --out customer.zip`,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -105,12 +107,13 @@ func archiveVerifyBundleCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "verify-bundle FILE",
 		Short: "Check an evidence bundle offline (no access to the archive needed)",
-		Long: `Checks every file against the manifest's SHA-256, the checkpoint's Ed25519
-signature, each record's leaf hash and Merkle inclusion proof against the
-checkpoint, and that every exported message is one of the proven records.
-Pass the archive's verifier key (--vkey, from smsgw archive keygen) to trust
-the signature; without it the key named in the bundle is used and the report
-says so. Exit code 0: verified; 1: problems (listed); 2: unreadable.`,
+		Long: `Checks the manifest's Ed25519 signature (manifest.sig: it binds the selection,
+the message count and every file's hash, so no message can be left out),
+every file against the manifest's SHA-256, the checkpoint's signature, each
+record's leaf hash and Merkle inclusion proof against the checkpoint, and that
+every exported message is one of the proven records. Pass the archive's
+verifier key (--vkey, from smsgw archive keygen) to trust the signatures;
+without it the key named in the bundle is used and the report says so. Exit code 0: verified; 1: problems (listed); 2: unreadable.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			f, err := os.Open(args[0])
@@ -136,7 +139,7 @@ says so. Exit code 0: verified; 1: problems (listed); 2: unreadable.`,
 			m := rep.Manifest
 			fmt.Fprintf(w, "bundle %s: %d messages, %d records, checkpoint %s size %d\n", args[0], m.Messages, m.Records, m.Checkpoint.Origin, m.Checkpoint.Size)
 			if rep.KeyFromBundle {
-				fmt.Fprintf(w, "signature checked against the key named in the bundle (%s); confirm that key out of band or pass --vkey\n", m.VerifierKey)
+				fmt.Fprintf(w, "signatures checked against the key named in the bundle (%s); confirm that key out of band or pass --vkey\n", m.VerifierKey)
 			}
 			for _, p := range rep.Problems {
 				fmt.Fprintln(w, "PROBLEM:", p)

@@ -13,7 +13,9 @@ import (
 )
 
 // Exporter builds evidence bundles (archive.Export) for a search or a
-// legal hold's matter, and audits each export with the bundle's SHA-256.
+// legal hold's matter, signs each bundle's manifest with the archive's
+// checkpoint key (the configured one, or the local backend's generated
+// one), and audits each export with the bundle's SHA-256.
 type Exporter struct {
 	store   archive.Store
 	idx     *index.Index
@@ -72,19 +74,19 @@ func (e *Exporter) Export(ctx context.Context, actor string, q *index.Search, ma
 	if len(ids) == 0 {
 		return nil, archive.Manifest{}, sms.Errorf(sms.Invalid, "export_empty", "the export selects no archived messages")
 	}
-	keys := append([]string(nil), e.vkeys...)
-	vkey := ""
-	if e.signer != nil {
-		vkey = e.signer.VerifierKey()
-		keys = append(keys, vkey)
+	if e.signer == nil {
+		// An unsigned manifest would not verify: refuse rather than hand it out.
+		return nil, archive.Manifest{}, sms.Errorf(sms.Unavailable, "no_signing_key", "the archive signing key is not loaded: evidence bundles are signed with it")
 	}
+	vkey := e.signer.VerifierKey()
+	keys := append(append([]string(nil), e.vkeys...), vkey)
 	verifiers, err := archive.Verifiers(keys...)
 	if err != nil {
 		return nil, archive.Manifest{}, err
 	}
 	var buf bytes.Buffer
 	man, err := archive.Export(ctx, e.store, archive.ExportRequest{MessageIDs: ids, Selection: sel, CreatedBy: actor,
-		Verifiers: verifiers, VerifierKey: vkey}, &buf)
+		Verifiers: verifiers, VerifierKey: vkey, Signer: e.signer}, &buf)
 	if err != nil {
 		return nil, man, err
 	}
