@@ -10,6 +10,7 @@ import (
 
 	"github.com/smsgw/smsgw/config"
 	"github.com/smsgw/smsgw/gateway/smpp"
+	"github.com/smsgw/smsgw/internal/bus"
 )
 
 type platformHandler struct{ got chan *smpp.Deliver }
@@ -119,6 +120,17 @@ func rawBind(t *testing.T, addr, sys, pw string) uint32 {
 
 func querySM(t *testing.T, addr, id string) byte {
 	t.Helper()
+	state, status := querySMStatus(t, addr, id)
+	if status != 0 {
+		t.Fatalf("query_sm: command_status %#x", status)
+	}
+	return state
+}
+
+// querySMStatus binds as ccplat and queries id: message_state, or the
+// command_status of a refused query.
+func querySMStatus(t *testing.T, addr, id string) (byte, uint32) {
+	t.Helper()
 	conn, err := dialTCP(addr)
 	if err != nil {
 		t.Fatal(err)
@@ -132,13 +144,68 @@ func querySM(t *testing.T, addr, id string) byte {
 	body := append(smpp.MessageIDBody(id), 1, 1)
 	body = append(body, "14155550100\x00"...)
 	resp, err := sess.Request(ctxT(t), smpp.QuerySM, body)
-	if err != nil || resp.Status != 0 {
-		t.Fatalf("query_sm: %+v %v", resp, err)
+	if err != nil {
+		t.Fatalf("query_sm: %v", err)
+	}
+	if resp.Status != 0 {
+		return 0, resp.Status
 	}
 	// message_id, final_date, message_state, error_code
 	parts := strings.SplitN(string(resp.Body), "\x00", 3)
 	if len(parts) < 3 || parts[0] != id || len(parts[2]) < 2 {
 		t.Fatalf("query_sm_resp body %q", resp.Body)
 	}
-	return parts[2][0]
+	return parts[2][0], 0
+}
+
+// A multipart text whose parts were each answered OK but which is refused
+// when they are joined (the recipient opted out) ends as failed — the
+// platform gets a failure receipt for the id it holds and query_sm says
+// undeliverable — and its raw parts are erased, not retried forever.
+func TestSMPPServerMultipartRefusedAtJoin(t *testing.T) {
+	hash, _ := bcrypt.GenerateFromPassword([]byte("s3cret"), bcrypt.MinCost)
+	cfg := testConfig(t.TempDir())
+	cfg.SMPP.Accounts = []config.SMPPAccount{{SystemID: "ccplat", PasswordHash: string(hash), Role: "platform", AllowedSources: []string{bizNumber}}}
+	g := start(t, cfg, nil)
+	g.employee("jane.doe", bizNumber, "")
+	g.textIn(customer, bizNumber, "STOP")
+	eventually(t, "the opt-out to be recorded", func() bool {
+		return g.call("GET", "/v1/optouts/"+customer, g.Admin, nil).Status == 200
+	})
+
+	h := &platformHandler{got: make(chan *smpp.Deliver, 10)}
+	c := smpp.NewClient(smpp.ClientConfig{Name: "platform", Addr: g.App.SMPPAddr(), SystemID: "ccplat", Password: "s3cret"}, h)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { _ = c.Run(ctx); close(done) }()
+	defer func() { cancel(); <-done }()
+
+	long := "we miss you, come back for 20% off " + strings.Repeat("and more text ", 15) // 2 parts
+	res, err := c.Submit(ctxT(t), smpp.Submit{Src: "14155550100", Dst: "14155550199", Text: long, RegisteredDelivery: true})
+	if err != nil {
+		t.Fatalf("platform submit: %v (each part is answered once stored)", err)
+	}
+	if len(res.MessageIDs) != 2 || res.MessageIDs[0] != res.MessageIDs[1] {
+		t.Fatalf("submit_sm_resp ids = %v", res.MessageIDs)
+	}
+	id := res.MessageIDs[0]
+	select {
+	case d := <-h.got:
+		if !d.IsReceipt || d.Receipt.MessageID != id || (d.Receipt.Stat != "UNDELIV" && d.Receipt.Stat != "REJECTD") {
+			t.Errorf("platform got %+v, want a failure receipt for %s", d.Receipt, id)
+		}
+	case <-time.After(90 * time.Second):
+		t.Fatal("platform never learned that its text was refused")
+	}
+	eventually(t, "query_sm to answer undeliverable", func() bool {
+		state, status := querySMStatus(t, g.App.SMPPAddr(), id)
+		return status == 0 && state == 5
+	})
+	eventually(t, "the raw parts erased", func() bool {
+		keys, err := g.App.Bus.KV(bus.BucketSMPPParts).Keys(ctxT(t))
+		return err == nil && len(keys) == 0
+	})
+	if n := countSubmits(g, and(from(bizNumber, customer), "come back")); n != 0 {
+		t.Errorf("the carrier got %d parts of a text to an opted-out recipient", n)
+	}
 }

@@ -299,6 +299,13 @@ func (x *Index) ApplyEvents(ctx context.Context, evs []sms.Event) error {
 		if _, err := up.ExecContext(ctx, timeKey(e.MessageID), string(e.MessageID), string(st), r, parts); err != nil {
 			return fmt.Errorf("updating status of %s: %w", e.MessageID, err)
 		}
+		if from := e.Attrs["from"]; from != "" && e.Status == sms.StatusFailed {
+			// A text refused after it was answered OK (SMPP parts joined
+			// later) is never archived: its failed event names our number.
+			if _, err := tx.ExecContext(ctx, `UPDATE messages SET from_number = ?, direction = 'outbound' WHERE id = ? AND from_number = ''`, from, string(e.MessageID)); err != nil {
+				return fmt.Errorf("updating status of %s: %w", e.MessageID, err)
+			}
+		}
 	}
 	return tx.Commit()
 }

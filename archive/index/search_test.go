@@ -270,3 +270,27 @@ func TestMigrateTimeKeys(t *testing.T) {
 		t.Errorf("text and range after migration: %v %v", ids(got), err)
 	}
 }
+
+// A text refused after its SMPP parts were answered OK is never archived:
+// its failed event names our sending number, which query_sm needs to tell
+// whose message it was. Only that event sets it, and never over a number
+// the archived message already has.
+func TestFailedEventNamesSender(t *testing.T) {
+	x, m := seed(t)
+	ctx := context.Background()
+	refused := idAtTime(time.Date(2026, 5, 1, 9, 0, 0, 0, time.UTC), 9)
+	evs := []sms.Event{
+		{MessageID: refused, Status: sms.StatusFailed, At: time.Now(), Detail: "recipient_opted_out", Attrs: map[string]string{"from": "+14155550100"}},
+		{MessageID: m[0].ID, Status: sms.StatusFailed, At: time.Now(), Detail: "x", Attrs: map[string]string{"from": "+19999999999"}},
+	}
+	if err := x.ApplyEvents(ctx, evs); err != nil {
+		t.Fatal(err)
+	}
+	v, err := x.Get(ctx, refused)
+	if err != nil || v.From != "+14155550100" || v.Direction != sms.Outbound || v.Status != sms.StatusFailed || v.Archived {
+		t.Errorf("refused text = %+v %v", v, err)
+	}
+	if v, _ := x.Get(ctx, m[0].ID); v.From != m[0].From {
+		t.Errorf("a failed event overwrote an archived message's sender: %s", v.From)
+	}
+}

@@ -92,21 +92,61 @@ func (s *Server) join(ctx context.Context, key string, g PartGroup, parts map[in
 		return false
 	}
 	var st uint32
-	if a.Role == RoleCarrier {
+	switch {
+	case len([]rune(d.Text)) > s.cfg.MaxBodyChars:
+		st = smpp.ESME_RINVMSGLEN
+	case a.Role == RoleCarrier:
 		st = s.handleCarrier(ctx, g.SystemID, d).Status
-	} else {
+	default:
 		from, _ := sms.ParseNumber("+" + g.Src)
 		to, _ := sms.ParseNumber("+" + g.Dst)
 		st = s.acceptMT(ctx, g.SystemID, from, to, d, g.Receipt).Status
 	}
-	if st != smpp.ESME_ROK {
+	if st != smpp.ESME_ROK && retryable(st) {
 		s.log.Warn("joining message parts failed; will retry", "system_id", g.SystemID, "id", g.ID, "status", smpp.StatusError(st).Error())
 		return false
+	}
+	if st != smpp.ESME_ROK {
+		// Refused for good (opted-out recipient, source not allowed, text
+		// too long…) after every part was answered OK: the id the ESME
+		// holds ends as failed — its receipt, query_sm and the archive's
+		// event say so — and the parts are erased.
+		s.log.Warn("multipart message refused after its parts were acknowledged; reported as failed", "system_id", g.SystemID, "id", g.ID, "status", smpp.StatusError(st).Error())
+		if s.cfg.OnRejected != nil {
+			from, _ := sms.ParseNumber("+" + g.Src)
+			if err := s.cfg.OnRejected(ctx, g.SystemID, g.ID, from, rejectCode(st)); err != nil {
+				s.log.Warn("reporting a refused multipart message failed; will retry", "id", g.ID, "err", err)
+				return false
+			}
+		}
 	}
 	if err := s.cfg.Parts.Drop(ctx, key); err != nil {
 		s.log.Warn("erasing joined message parts failed; will retry", "id", g.ID, "err", err)
 	}
 	return true
+}
+
+// retryable reports whether a join that failed with st may succeed later
+// (the store or the bus was unavailable, a limit was hit).
+func retryable(st uint32) bool {
+	switch st {
+	case smpp.ESME_RSYSERR, smpp.ESME_RTHROTTLED, smpp.ESME_RMSGQFUL:
+		return true
+	}
+	return false
+}
+
+// rejectCode names why a joined text was refused, for its failed event.
+func rejectCode(st uint32) string {
+	switch st {
+	case smpp.ESME_RINVMSGLEN:
+		return "body_too_long"
+	case sms.OptedOut.SMPPStatus():
+		return "recipient_opted_out"
+	case sms.Forbidden.SMPPStatus():
+		return "source_not_allowed"
+	}
+	return fmt.Sprintf("refused_%#04x", st)
 }
 
 // sweep joins the groups that are complete (a failed join) or older than

@@ -76,6 +76,10 @@ type Config struct {
 	Holder    Holder
 	// OnReceiptRequested records a receipt request; required.
 	OnReceiptRequested ReceiptRequested
+	// OnRejected reports a stored multipart text refused for good when it
+	// was joined (its parts were already answered OK with id): the message
+	// from our number from fails with code. Nil: only logged.
+	OnRejected func(ctx context.Context, systemID string, id sms.MessageID, from sms.Number, code string) error
 	// Lookup answers query_sm; nil answers ESME_RINVCMDID.
 	Lookup       Lookup
 	MaxBodyChars int

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
+	"sync"
+	"time"
 
 	"github.com/smsgw/smsgw/archive/index"
 	"github.com/smsgw/smsgw/internal/bus"
@@ -30,6 +32,9 @@ type handoverStage struct {
 	mo  *moStage
 	idx *index.Index
 	log *slog.Logger
+
+	mu     sync.Mutex
+	handed map[sms.MessageID]time.Time // posted by this node, until the delivered event is indexed
 }
 
 func (s *handoverStage) config() bus.StageConfig {
@@ -85,7 +90,19 @@ func (s *handoverStage) handover(ctx context.Context, ev sms.Event, attempt uint
 			}
 			continue
 		}
-		if v.Direction != sms.Inbound || v.Status != sms.StatusUndelivered || !waitedInQueue(v.Events) {
+		if v.Direction != sms.Inbound {
+			continue
+		}
+		if !v.Status.Final() {
+			// Still on its way through deliver-mo, which may mark it
+			// undelivered (queued) after reading the conversation before
+			// the assignment: look again shortly.
+			if attempt < handoverMaxLag {
+				done = false
+			}
+			continue
+		}
+		if v.Status != sms.StatusUndelivered || !waitedInQueue(v.Events) || s.wasHanded(id) {
 			continue
 		}
 		if e.WebhookURL == "" {
@@ -102,9 +119,35 @@ func (s *handoverStage) handover(ctx context.Context, ev sms.Event, attempt uint
 			done = false
 			continue
 		}
+		s.markHanded(id)
 		evs = append(evs, *out)
 	}
 	return evs, done
+}
+
+// wasHanded reports whether this node already posted id to an agent: a
+// retried assignment (another text failed) must not post it again while
+// its delivered event is still on the way to the index.
+func (s *handoverStage) wasHanded(id sms.MessageID) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, ok := s.handed[id]
+	return ok
+}
+
+func (s *handoverStage) markHanded(id sms.MessageID) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.handed == nil {
+		s.handed = map[sms.MessageID]time.Time{}
+	}
+	now := time.Now()
+	for k, at := range s.handed {
+		if now.Sub(at) > time.Hour {
+			delete(s.handed, k)
+		}
+	}
+	s.handed[id] = now
 }
 
 // waitedInQueue reports whether a text's undelivered event says it waited

@@ -86,6 +86,14 @@ func (a *App) newSMPPServer() (*smppserver.Server, error) {
 			}
 			return v.From, v.Status, final, nil
 		},
+		OnRejected: func(ctx context.Context, systemID string, id sms.MessageID, from sms.Number, code string) error {
+			// Never accepted, so never archived: the event is the record.
+			// It names our sending number (not the customer's) so query_sm
+			// can tell whose message it was.
+			ev := event(id, sms.StatusFailed, code)
+			ev.Actor, ev.Attrs = systemID, map[string]string{"from": from.E164()}
+			return a.Bus.Publish(ctx, eventOut(ev))
+		},
 		OnReceiptRequested: func(ctx context.Context, systemID string, m *sms.Message) error {
 			data, _ := json.Marshal(smppReceiptReq{SystemID: systemID, From: m.From, To: m.To, AcceptedAt: m.AcceptedAt})
 			_, err := pending.Put(ctx, string(m.ID), data)
