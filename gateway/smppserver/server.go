@@ -401,10 +401,15 @@ func (s *Server) acceptMT(ctx context.Context, systemID string, from, to sms.Num
 		return smpp.Reassembled{Status: sms.KindOf(err).SMPPStatus()}
 	}
 	m.EmployeeID, m.Carrier = emp, carrier
+	m.AcceptedAt = time.Now().UTC()
 	if m.ID == "" {
 		m.ID = sms.NewMessageID()
+	} else if t := m.ID.Time(); !t.IsZero() {
+		// Joined from stored parts: accepted when its first part was
+		// answered with this id — the time the id carries, which is what
+		// date-range searches go by.
+		m.AcceptedAt = t.UTC()
 	}
-	m.AcceptedAt = time.Now().UTC()
 	if wantReceipt {
 		if err := s.cfg.OnReceiptRequested(ctx, systemID, m); err != nil {
 			return smpp.Reassembled{Status: smpp.ESME_RSYSERR}
