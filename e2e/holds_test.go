@@ -2,9 +2,13 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/smsgw/smsgw/archive"
+	"github.com/smsgw/smsgw/internal/bus"
 	"github.com/smsgw/smsgw/sms"
 )
 
@@ -78,4 +82,22 @@ func TestLegalHoldsPerMatter(t *testing.T) {
 		}
 		return n == 4
 	})
+	// A matter placed or released on another node reaches this one only
+	// through KV: this node's held filter follows it.
+	heldCount := func() int {
+		return len(g.mustCall(200, "GET", "/v1/compliance/messages?held=true", admin, nil)["messages"].([]any))
+	}
+	other := archive.Matter{ID: sms.NewULID(time.Now()), Name: "placed elsewhere", Reason: "test", State: "active", MessageIDs: []string{b}}
+	kv := g.App.Bus.KV(bus.BucketLegalHolds)
+	put := func(m archive.Matter) {
+		data, _ := json.Marshal(m)
+		if _, err := kv.Put(context.Background(), "m."+m.ID, data); err != nil {
+			t.Fatal(err)
+		}
+	}
+	put(other)
+	eventually(t, "a matter from another node in the held filter", func() bool { return heldCount() == 1 })
+	other.State = "released"
+	put(other)
+	eventually(t, "its release too", func() bool { return heldCount() == 0 })
 }

@@ -321,6 +321,8 @@ func (a *App) Run(ctx context.Context) error {
 	stages = append(stages, a.numbersStages(mo)...)
 	stageWG.Add(1)
 	go func() { defer stageWG.Done(); a.runSweeper(stageCtx) }()
+	stageWG.Add(1)
+	go func() { defer stageWG.Done(); a.runHoldSync(stageCtx) }()
 	for _, st := range stages {
 		stageWG.Add(1)
 		go func() {

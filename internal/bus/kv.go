@@ -114,3 +114,28 @@ func (k *KV) PutBatch(ctx context.Context, keys []string, vals [][]byte) []error
 	}
 	return k.bus.PublishBatch(ctx, outs)
 }
+
+// Watch calls f with the current value of every key matching pattern
+// (NATS subject wildcards), then with every new value, until ctx ends.
+// Deletes are not reported.
+func (k *KV) Watch(ctx context.Context, pattern string, f func(Entry)) error {
+	w, err := k.kv.Watch(ctx, pattern)
+	if err != nil {
+		return k.wrap("watching", pattern, err)
+	}
+	defer func() { _ = w.Stop() }()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case e, ok := <-w.Updates():
+			if !ok {
+				return nil
+			}
+			if e == nil || e.Operation() != jetstream.KeyValuePut {
+				continue // nil: the current values have all been sent
+			}
+			f(Entry{Key: e.Key(), Value: e.Value(), Revision: e.Revision()})
+		}
+	}
+}
