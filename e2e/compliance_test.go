@@ -163,3 +163,97 @@ func TestComplianceSearchReviewAudit(t *testing.T) {
 		return stats.Messages >= 4 && len(rs) == 1 && rs[0].Action == "escalated" && len(got) == 1
 	})
 }
+
+// TestComplianceReadsOutsideComplianceRoutesAudited: a compliance token
+// reading someone else's messages through GET /v1/messages/{id}, GET
+// /v1/messages?employee_id= and GET /v1/conversations/{id} leaves an
+// audit record (action, parameters, result count, result hash) like the
+// /v1/compliance routes do; an employee reading their own inbox and
+// conversation leaves none. Reviewing an unknown message is a 404 with no
+// audit record.
+func TestComplianceReadsOutsideComplianceRoutesAudited(t *testing.T) {
+	g := start(t, testConfig(t.TempDir()), nil)
+	tok, _ := g.employee("jane.doe", bizNumber, "")
+	var ids []string
+	for _, body := range []string{"Our fund beats the market", "Call me at the office"} {
+		m := g.mustCall(202, "POST", "/v1/messages", tok, map[string]string{"to": customer, "body": body})
+		ids = append(ids, m["id"].(string))
+	}
+	for _, id := range ids {
+		g.waitStatus(id, tok, "delivered") // the employee reading their own messages
+	}
+	g.textIn(customer, bizNumber, "ok, calling now")
+	convPath := "/v1/conversations/" + convID(bizNumber, customer)
+	eventually(t, "the employee's inbox and conversation", func() bool {
+		r := g.call("GET", "/v1/messages", tok, nil)
+		c := g.call("GET", convPath, tok, nil)
+		return r.Status == 200 && strings.Count(string(r.Body), `"archived_at"`) == 3 &&
+			c.Status == 200 && strings.Count(string(c.Body), `"archived_at"`) == 3
+	})
+
+	readActions := map[string]bool{"message.view": true, "messages.list": true, "conversation.view": true}
+	auditOf := func(action string) []archive.AuditEntry {
+		var out []archive.AuditEntry
+		for _, e := range g.auditRecords(t) {
+			if e.Action == action {
+				out = append(out, e)
+			}
+		}
+		return out
+	}
+	hashOf := func(msgs []any) string {
+		var vs []index.View
+		for _, m := range msgs {
+			vs = append(vs, index.View{Message: sms.Message{ID: sms.MessageID(m.(map[string]any)["id"].(string))}})
+		}
+		return index.ResultHash(vs)
+	}
+
+	// The compliance officer (no employee id) reads jane's messages.
+	officer := g.mustCall(201, "POST", "/v1/tokens", g.Admin, map[string]any{"name": "officer kim", "roles": []string{"compliance"}})["token"].(string)
+	m := g.mustCall(200, "GET", "/v1/messages/"+ids[0], officer, nil)
+	list := g.mustCall(200, "GET", "/v1/messages?employee_id=jane.doe", officer, nil)["messages"].([]any)
+	conv := g.mustCall(200, "GET", convPath, officer, nil)["messages"].([]any)
+	if len(list) != 3 || len(conv) != 3 {
+		t.Fatalf("compliance read %d messages and a conversation of %d, want 3 and 3", len(list), len(conv))
+	}
+	var view, lists, convs []archive.AuditEntry
+	eventually(t, "the compliance reads audited", func() bool {
+		view, lists, convs = auditOf("message.view"), auditOf("messages.list"), auditOf("conversation.view")
+		return len(view) > 0 && len(lists) > 0 && len(convs) > 0
+	})
+	if e := view[0]; len(view) != 1 || e.Actor != "officer kim" || e.Params["id"] != ids[0] || e.ResultCount != 1 ||
+		e.ResultHash != hashOf([]any{m}) {
+		t.Errorf("message.view records = %+v, want one by officer kim for %s with 1 result", view, ids[0])
+	}
+	if e := lists[0]; len(lists) != 1 || e.Actor != "officer kim" || e.Params["employee_id"] != "jane.doe" || e.ResultCount != 3 ||
+		e.ResultHash != hashOf(list) {
+		t.Errorf("messages.list records = %+v, want one by officer kim for employee_id=jane.doe with 3 results", lists)
+	}
+	if e := convs[0]; len(convs) != 1 || e.Actor != "officer kim" || e.Params["id"] != convID(bizNumber, customer) ||
+		e.Params["business"] != bizNumber || e.Params["party"] != customer || e.ResultCount != 3 || e.ResultHash != hashOf(conv) {
+		t.Errorf("conversation.view records = %+v, want one by officer kim for the conversation with 3 results", convs)
+	}
+	// The employee's own reads came first in the trail and left nothing.
+	for _, e := range g.auditRecords(t) {
+		if readActions[e.Action] && e.Actor != "officer kim" {
+			t.Errorf("audit record of a read by its owner (or someone else): %+v", e)
+		}
+		for _, v := range e.Params {
+			if strings.Contains(v, "fund") || strings.Contains(v, "calling") {
+				t.Errorf("audit record carries a body: %+v", e)
+			}
+		}
+	}
+
+	// A review of a message that does not exist: 404, nothing in the trail.
+	unknown := string(sms.NewMessageID())
+	if r := g.call("POST", "/v1/compliance/messages/"+unknown+"/reviews", officer, map[string]string{"action": "escalated"}); r.Status != 404 {
+		t.Errorf("review of an unknown message: %d %s, want 404", r.Status, r.Body)
+	}
+	g.mustCall(201, "POST", "/v1/compliance/messages/"+ids[1]+"/reviews", officer, map[string]string{"action": "escalated"})
+	eventually(t, "the review audited", func() bool { return len(auditOf("review")) > 0 })
+	if rs := auditOf("review"); len(rs) != 1 || rs[0].Params["id"] != ids[1] {
+		t.Errorf("review records = %+v, want only the one of %s (not of %s)", rs, ids[1], unknown)
+	}
+}

@@ -84,7 +84,8 @@ type Search struct {
 }
 
 // Describe renders the search's parameters for the audit trail (numbers
-// included, as a regulator would need them; no body).
+// included, as a regulator would need them; no body). Times keep their
+// fractions of a second, so the record reproduces the query that ran.
 func (q Search) Describe() map[string]string {
 	p := map[string]string{}
 	set := func(k, v string) {
@@ -98,10 +99,10 @@ func (q Search) Describe() map[string]string {
 	set("employees", strings.Join(q.Employees, ","))
 	set("direction", string(q.Direction))
 	if !q.From.IsZero() {
-		set("from", q.From.UTC().Format(time.RFC3339))
+		set("from", q.From.UTC().Format(time.RFC3339Nano))
 	}
 	if !q.To.IsZero() {
-		set("to", q.To.UTC().Format(time.RFC3339))
+		set("to", q.To.UTC().Format(time.RFC3339Nano))
 	}
 	set("finding", q.Finding)
 	set("verdict", string(q.Verdict))

@@ -65,6 +65,9 @@ func (s *Server) complianceRoutes() {
 
 // audit writes the audit record of a compliance action by the caller.
 func (s *Server) audit(r *http.Request, action string, params map[string]string, views []index.View) error {
+	if s.cfg.Audit == nil {
+		return sms.Errorf(sms.Unavailable, "audit_unavailable", "the audit trail is not configured; compliance reads are refused")
+	}
 	tok := tokenOf(r.Context())
 	e := archive.AuditEntry{Type: archive.AuditAction, At: time.Now().UTC(), Actor: tok.Name, Action: action, Params: params,
 		ResultCount: len(views), ResultHash: index.ResultHash(views)}
@@ -278,6 +281,12 @@ func (s *Server) addReview(w http.ResponseWriter, r *http.Request) {
 	}
 	if len(req.Comment) > 4000 {
 		s.fail(w, r, badParam("comment", "comment_too_long", "comment is limited to 4000 bytes"))
+		return
+	}
+	// Only a message that exists is reviewed (and audited): an unknown id
+	// is a 404 with nothing in the trail.
+	if _, err := s.cfg.Search.Get(r.Context(), id); err != nil {
+		s.fail(w, r, err)
 		return
 	}
 	rv := index.Review{MessageID: id, Reviewer: tokenOf(r.Context()).Name, At: time.Now().UTC(), Action: req.Action, Comment: req.Comment}

@@ -159,9 +159,12 @@ func (s *Server) held(r *http.Request, employee string) ([]sms.Number, error) {
 // numbers they held when the message was accepted; admins without the
 // compliance role read no content.
 func canRead(tok auth.Token, v index.View) bool {
-	if tok.Has(auth.RoleCompliance) {
-		return true
-	}
+	return ownsMessage(tok, v) || tok.Has(auth.RoleCompliance)
+}
+
+// ownsMessage: the caller is the employee the message belongs to. Any
+// other read of its content is a compliance read, and audited.
+func ownsMessage(tok auth.Token, v index.View) bool {
 	return tok.EmployeeID != "" && v.EmployeeID == tok.EmployeeID
 }
 
@@ -178,6 +181,14 @@ func (s *Server) getMessage(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		s.fail(w, r, err)
 		return
+	}
+	// Read through the compliance role: audited (as GET
+	// /v1/compliance/messages/{id}) before anything is shown.
+	if !ownsMessage(tokenOf(r.Context()), v) {
+		if err := s.audit(r, "message.view", map[string]string{"id": string(id)}, []index.View{v}); err != nil {
+			s.fail(w, r, err)
+			return
+		}
 	}
 	writeJSON(w, http.StatusOK, view(v))
 }
@@ -264,6 +275,21 @@ func (s *Server) listMessages(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		s.fail(w, r, err)
 		return
+	}
+	// Anything but an employee's own inbox is a compliance read: audited
+	// before anything is shown.
+	if tok.EmployeeID == "" || q.EmployeeID != tok.EmployeeID {
+		p := map[string]string{}
+		for k, v := range map[string]string{"employee_id": q.EmployeeID, "direction": string(q.Direction),
+			"limit": r.URL.Query().Get("limit"), "page_token": string(q.Before)} {
+			if v != "" {
+				p[k] = v
+			}
+		}
+		if err := s.audit(r, "messages.list", p, vs); err != nil {
+			s.fail(w, r, err)
+			return
+		}
 	}
 	out := struct {
 		Messages      []messageView `json:"messages"`

@@ -8,6 +8,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/smsgw/smsgw/archive/index"
 	"github.com/smsgw/smsgw/internal/auth"
 	"github.com/smsgw/smsgw/numbers"
 	"github.com/smsgw/smsgw/sms"
@@ -399,7 +400,8 @@ func (s *Server) getConversation(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	tok := tokenOf(r.Context())
-	if tok.Has(auth.RoleCompliance) || (tok.EmployeeID != "" && tok.EmployeeID == owner) {
+	own := tok.EmployeeID != "" && tok.EmployeeID == owner
+	if own || tok.Has(auth.RoleCompliance) {
 		limit := 100
 		if l := r.URL.Query().Get("limit"); l != "" {
 			if limit, err = strconv.Atoi(l); err != nil || limit < 1 || limit > numbers.MaxConversationMessages {
@@ -412,6 +414,7 @@ func (s *Server) getConversation(w http.ResponseWriter, r *http.Request) {
 			ids = ids[len(ids)-limit:]
 		}
 		v.Messages = []messageView{}
+		var vs []index.View
 		for _, id := range ids {
 			mv, err := s.cfg.Reader.Get(r.Context(), id)
 			if sms.KindOf(err) == sms.NotFound {
@@ -421,7 +424,17 @@ func (s *Server) getConversation(w http.ResponseWriter, r *http.Request) {
 				s.fail(w, r, err)
 				return
 			}
+			vs = append(vs, mv)
 			v.Messages = append(v.Messages, view(mv))
+		}
+		// Someone else's conversation, read through the compliance role:
+		// audited (as GET /v1/compliance/conversations) before it is shown.
+		if !own {
+			p := map[string]string{"id": c.ID, "business": c.Business.E164(), "party": c.Customer.E164(), "limit": strconv.Itoa(limit)}
+			if err := s.audit(r, "conversation.view", p, vs); err != nil {
+				s.fail(w, r, err)
+				return
+			}
 		}
 	}
 	writeJSON(w, http.StatusOK, v)
