@@ -47,6 +47,7 @@ func (g *gateway) auditRecords(t *testing.T) []archive.AuditEntry {
 // bad parameters name their field.
 func TestComplianceSearchReviewAudit(t *testing.T) {
 	g := start(t, testConfig(t.TempDir()), nil)
+	evs := watchEvents(t, g)
 	tok, _ := g.employee("jane.doe", bizNumber, "")
 	var ids []string
 	for _, body := range []string{"We guarantee returns of 20% a month", "Your card 4111 1111 1111 1111 is charged", "See you at the branch tomorrow"} {
@@ -92,6 +93,17 @@ func TestComplianceSearchReviewAudit(t *testing.T) {
 	if rs := m["reviews"].([]any); len(rs) != 1 || rs[0].(map[string]any)["comment"] != "performance guarantee" {
 		t.Errorf("message reviews = %v", m["reviews"])
 	}
+	// Shared with every node's index as an event; applied here too, once.
+	ev := evs.wait(t, sms.StatusReviewed, map[string]string{"comment": "performance guarantee"})
+	if string(ev.MessageID) != ids[0] || ev.Detail != "escalated" {
+		t.Errorf("reviewed event = %+v", ev)
+	}
+	if err := g.App.Index.ApplyEvents(ctxT(t), []sms.Event{ev}); err != nil { // as every node's index does
+		t.Fatal(err)
+	}
+	if rs := g.mustCall(200, "GET", "/v1/compliance/messages/"+ids[0], admin, nil)["reviews"].([]any); len(rs) != 1 {
+		t.Errorf("after its event came back the message has %d reviews, want 1", len(rs))
+	}
 	if got := search(url.Values{"reviewed": {"false"}, "direction": {"outbound"}}); len(got) != 2 {
 		t.Errorf("unreviewed outbound = %d, want 2", len(got))
 	}
@@ -133,7 +145,7 @@ func TestComplianceSearchReviewAudit(t *testing.T) {
 				review++
 			}
 		}
-		return search >= 4 && conv == 1 && view == 1 && review == 1
+		return search >= 4 && conv == 1 && view == 2 && review == 1 // two views of ids[0]: before and after its reviewed event
 	})
 
 	// The index can be rebuilt from the object store alone: same messages,

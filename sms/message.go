@@ -156,6 +156,10 @@ const (
 	StatusConversationHeld     Status = "conversation_held"
 	StatusConversationMenu     Status = "conversation_menu"
 	StatusConversationReturned Status = "conversation_returned"
+	// StatusReviewed shares a supervisory review (reviewer in Actor,
+	// action in Detail, comment in Attrs["comment"]) with every node's
+	// index; it is not a status of the message.
+	StatusReviewed Status = "reviewed"
 )
 
 // Final reports whether no later status is expected.

@@ -278,6 +278,13 @@ func (x *Index) ApplyEvents(ctx context.Context, evs []sms.Event) error {
 	}
 	defer up.Close()
 	for _, e := range evs {
+		if e.Status == sms.StatusReviewed {
+			r := Review{MessageID: e.MessageID, Reviewer: e.Actor, At: e.At, Action: e.Detail, Comment: e.Attrs["comment"]}
+			if _, err := tx.ExecContext(ctx, insertReview, reviewArgs(r)...); err != nil {
+				return fmt.Errorf("indexing review of %s: %w", e.MessageID, err)
+			}
+			continue
+		}
 		if _, err := ins.ExecContext(ctx, string(e.MessageID), string(e.Status), e.At.UnixNano(), e.Detail, strings.Join(e.CarrierIDs, ",")); err != nil {
 			return fmt.Errorf("indexing event of %s: %w", e.MessageID, err)
 		}

@@ -49,7 +49,9 @@ func Rebuild(ctx context.Context, st archive.Store, path string) (RebuildStats, 
 				m := *r.Message
 				m.Segment, m.ArchivedAt = oi.Key, r.ArchivedAt
 				msgs = append(msgs, m)
-			case r.Kind == archive.KindEvent && r.Event != nil && r.Event.MessageID != "":
+			case r.Kind == archive.KindEvent && r.Event != nil && r.Event.MessageID != "" && r.Event.Status != sms.StatusReviewed:
+				// (A reviewed event only shares a review between nodes;
+				// the review's archive record is its audit entry, below.)
 				evs = append(evs, *r.Event)
 			case r.Kind == archive.KindAudit && r.Audit != nil && r.Audit.Action == "review":
 				reviews = append(reviews, Review{MessageID: sms.MessageID(r.Audit.Params["id"]), Reviewer: r.Audit.Actor,
@@ -85,9 +87,7 @@ func (x *Index) insertReview(ctx context.Context, r Review) error {
 	if r.MessageID == "" || r.Action == "" {
 		return nil
 	}
-	_, err := x.db.ExecContext(ctx, `INSERT INTO reviews (message_id, reviewer, at, action, comment) VALUES (?,?,?,?,?)`,
-		string(r.MessageID), r.Reviewer, r.At.UnixNano(), r.Action, r.Comment)
-	if err != nil {
+	if _, err := x.db.ExecContext(ctx, insertReview, reviewArgs(r)...); err != nil {
 		return fmt.Errorf("restoring review of %s: %w", r.MessageID, err)
 	}
 	return nil

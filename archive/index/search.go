@@ -345,12 +345,26 @@ func (x *Index) AddReview(ctx context.Context, r Review) error {
 	if n == 0 {
 		return ErrNotFound
 	}
-	_, err := x.db.ExecContext(ctx, `INSERT INTO reviews (message_id, reviewer, at, action, comment) VALUES (?,?,?,?,?)`,
-		string(r.MessageID), r.Reviewer, r.At.UnixNano(), r.Action, r.Comment)
-	if err != nil {
+	if _, err := x.db.ExecContext(ctx, insertReview, reviewArgs(r)...); err != nil {
 		return fmt.Errorf("recording review: %w", err)
 	}
 	return nil
+}
+
+// insertReview records a review once: the same review arriving again (from
+// its reviewed event, or a reindex) is not a second review.
+const insertReview = `INSERT INTO reviews (message_id, reviewer, at, action, comment) SELECT ?1, ?2, ?3, ?4, ?5
+	WHERE NOT EXISTS (SELECT 1 FROM reviews WHERE message_id = ?1 AND reviewer = ?2 AND at = ?3 AND action = ?4)`
+
+func reviewArgs(r Review) []any {
+	return []any{string(r.MessageID), r.Reviewer, r.At.UnixNano(), r.Action, r.Comment}
+}
+
+// ReviewEvent is the event that shares r with every node's index
+// (ApplyEvents records it as a review).
+func ReviewEvent(r Review) sms.Event {
+	return sms.Event{MessageID: r.MessageID, Status: sms.StatusReviewed, At: r.At, Actor: r.Reviewer, Detail: r.Action,
+		Attrs: map[string]string{"comment": r.Comment}}
 }
 
 // Reviews lists the reviews of a message, oldest first.

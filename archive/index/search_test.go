@@ -294,3 +294,34 @@ func TestFailedEventNamesSender(t *testing.T) {
 		t.Errorf("a failed event overwrote an archived message's sender: %s", v.From)
 	}
 }
+
+// A review shared as a reviewed event is recorded once however often the
+// event arrives, and it is not a status of the message.
+func TestReviewEventAppliedOnce(t *testing.T) {
+	x, m := seed(t)
+	ctx := context.Background()
+	r := Review{MessageID: m[1].ID, Reviewer: "carol", At: time.Date(2026, 6, 1, 10, 0, 0, 123456789, time.UTC), Action: "escalated", Comment: "card sent"}
+	if err := x.AddReview(ctx, r); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		if err := x.ApplyEvents(ctx, []sms.Event{ReviewEvent(r)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rs, err := x.Reviews(ctx, m[1].ID)
+	if err != nil || len(rs) != 1 || rs[0].Comment != "card sent" || !rs[0].At.Equal(r.At) {
+		t.Errorf("reviews = %+v %v, want the one review", rs, err)
+	}
+	other := r
+	other.Reviewer = "dave"
+	if err := x.ApplyEvents(ctx, []sms.Event{ReviewEvent(other)}); err != nil {
+		t.Fatal(err)
+	}
+	if rs, _ := x.Reviews(ctx, m[1].ID); len(rs) != 2 {
+		t.Errorf("a second reviewer's review: %d reviews, want 2", len(rs))
+	}
+	if v, _ := x.Get(ctx, m[1].ID); v.Status == sms.StatusReviewed || len(v.Events) != 0 {
+		t.Errorf("a review became a status or event of the message: %+v", v)
+	}
+}

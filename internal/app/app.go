@@ -211,7 +211,7 @@ func (a *App) apiHandler() http.Handler {
 		MaxBodyChars: a.cfg.HTTP.MaxBodyChars, MaxRequestBytes: a.cfg.HTTP.MaxRequestBytes,
 		Ingress: a.Ingress, Reader: a.Index, Directory: a.Directory, Tokens: a.Tokens,
 		Redact: func(t string) string { return a.Chain.Apply(t).Text },
-		Search: a.Index,
+		Search: sharedReviews{Index: a.Index, bus: a.Bus, log: a.log},
 		Holds:  a.holds(),
 		Export: a.exporter(),
 		Audit: func(ctx context.Context, e archive.AuditEntry) error {
