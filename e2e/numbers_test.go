@@ -12,9 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"golang.org/x/crypto/bcrypt"
-
-	"github.com/smsgw/smsgw/config"
 	"github.com/smsgw/smsgw/gateway/smpp"
 	"github.com/smsgw/smsgw/gateway/smsc"
 	"github.com/smsgw/smsgw/internal/auth"
@@ -360,9 +357,7 @@ func TestOffboardingMidConversation(t *testing.T) {
 // STOP blocks further sends (HTTP 403 recipient_opted_out, an SMPP error
 // status, a refused event) with one confirmation; START re-enables.
 func TestStopAndStart(t *testing.T) {
-	hash, _ := bcrypt.GenerateFromPassword([]byte("s3cret"), bcrypt.MinCost)
-	cfg := testConfig(t.TempDir())
-	cfg.SMPP.Accounts = []config.SMPPAccount{{SystemID: "ccplat", PasswordHash: string(hash), Role: "platform", AllowedSources: []string{bizNumber}}}
+	cfg := platformConfig(t)
 	g := start(t, cfg, nil)
 	evs := watchEvents(t, g)
 	jane, _ := g.employee("jane.doe", bizNumber, "")

@@ -25,19 +25,12 @@ func (h *platformHandler) HandleDeliver(ctx context.Context, d *smpp.Deliver) er
 // use; submit_sm_resp carries our message id; the carrier gets the
 // redacted text; the platform receives the delivery receipt for that id.
 func TestSMPPServerPlatform(t *testing.T) {
-	hash, _ := bcrypt.GenerateFromPassword([]byte("s3cret"), bcrypt.MinCost)
-	cfg := testConfig(t.TempDir())
-	cfg.SMPP.Accounts = []config.SMPPAccount{{SystemID: "ccplat", PasswordHash: string(hash), Role: "platform", AllowedSources: []string{bizNumber}}}
+	cfg := platformConfig(t)
 	logs := &testenvBuffer{}
 	g := start(t, cfg, logs.buf())
 	g.employee("jane.doe", bizNumber, "")
 
-	h := &platformHandler{got: make(chan *smpp.Deliver, 10)}
-	c := smpp.NewClient(smpp.ClientConfig{Name: "platform", Addr: g.App.SMPPAddr(), SystemID: "ccplat", Password: "s3cret"}, h)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { _ = c.Run(ctx); close(done) }()
-	defer func() { cancel(); <-done }()
+	c, h := bindPlatform(t, g)
 
 	long := "card 4111 1111 1111 1111 " + strings.Repeat("and more text ", 15) // 2 parts
 	res, err := c.Submit(ctxT(t), smpp.Submit{Src: "14155550100", Dst: "14155550199", Text: long, RegisteredDelivery: true})
@@ -163,9 +156,7 @@ func querySMStatus(t *testing.T, addr, id string) (byte, uint32) {
 // platform gets a failure receipt for the id it holds and query_sm says
 // undeliverable — and its raw parts are erased, not retried forever.
 func TestSMPPServerMultipartRefusedAtJoin(t *testing.T) {
-	hash, _ := bcrypt.GenerateFromPassword([]byte("s3cret"), bcrypt.MinCost)
-	cfg := testConfig(t.TempDir())
-	cfg.SMPP.Accounts = []config.SMPPAccount{{SystemID: "ccplat", PasswordHash: string(hash), Role: "platform", AllowedSources: []string{bizNumber}}}
+	cfg := platformConfig(t)
 	g := start(t, cfg, nil)
 	g.employee("jane.doe", bizNumber, "")
 	g.textIn(customer, bizNumber, "STOP")
@@ -173,12 +164,7 @@ func TestSMPPServerMultipartRefusedAtJoin(t *testing.T) {
 		return g.call("GET", "/v1/optouts/"+customer, g.Admin, nil).Status == 200
 	})
 
-	h := &platformHandler{got: make(chan *smpp.Deliver, 10)}
-	c := smpp.NewClient(smpp.ClientConfig{Name: "platform", Addr: g.App.SMPPAddr(), SystemID: "ccplat", Password: "s3cret"}, h)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { _ = c.Run(ctx); close(done) }()
-	defer func() { cancel(); <-done }()
+	c, h := bindPlatform(t, g)
 
 	long := "we miss you, come back for 20% off " + strings.Repeat("and more text ", 15) // 2 parts
 	res, err := c.Submit(ctxT(t), smpp.Submit{Src: "14155550100", Dst: "14155550199", Text: long, RegisteredDelivery: true})
@@ -208,4 +194,25 @@ func TestSMPPServerMultipartRefusedAtJoin(t *testing.T) {
 	if n := countSubmits(g, and(from(bizNumber, customer), "come back")); n != 0 {
 		t.Errorf("the carrier got %d parts of a text to an opted-out recipient", n)
 	}
+}
+
+// platformConfig is a test config with the platform account ccplat
+// (password s3cret) allowed to send from bizNumber.
+func platformConfig(t *testing.T) config.Config {
+	hash, _ := bcrypt.GenerateFromPassword([]byte("s3cret"), bcrypt.MinCost)
+	cfg := testConfig(t.TempDir())
+	cfg.SMPP.Accounts = []config.SMPPAccount{{SystemID: "ccplat", PasswordHash: string(hash), Role: "platform", AllowedSources: []string{bizNumber}}}
+	return cfg
+}
+
+// bindPlatform binds ccplat to g's SMPP server (transceiver) until the
+// test ends; what it receives arrives on the handler's channel.
+func bindPlatform(t *testing.T, g *gateway) (*smpp.Client, *platformHandler) {
+	h := &platformHandler{got: make(chan *smpp.Deliver, 10)}
+	c := smpp.NewClient(smpp.ClientConfig{Name: "platform", Addr: g.App.SMPPAddr(), SystemID: "ccplat", Password: "s3cret"}, h)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { _ = c.Run(ctx); close(done) }()
+	t.Cleanup(func() { cancel(); <-done })
+	return c, h
 }
