@@ -37,6 +37,26 @@ func TestLegalHoldsPerMatter(t *testing.T) {
 		}
 		return oi.LegalHold
 	}
+	// a's status events are archived in an event segment of their own.
+	var evSeg string
+	eventually(t, "a's status events archived", func() bool {
+		evSeg = ""
+		_ = g.App.Store.List(context.Background(), archive.SegmentPrefix, func(oi archive.ObjectInfo) error {
+			data, _, err := g.App.Store.Get(context.Background(), oi.Key)
+			if err != nil {
+				return err
+			}
+			if sg, err := archive.DecodeSegment(data); err == nil {
+				for _, r := range sg.Records {
+					if r.Kind == archive.KindEvent && r.Event != nil && string(r.Event.MessageID) == a && oi.Key != seg {
+						evSeg = oi.Key
+					}
+				}
+			}
+			return nil
+		})
+		return evSeg != ""
+	})
 	m1 := g.mustCall(201, "POST", "/v1/compliance/holds", admin, map[string]any{"name": "SEC inquiry 2026-17", "reason": "subpoena",
 		"query": map[string]string{"q": "guaranteed"}})
 	if ids := m1["message_ids"].([]any); len(ids) != 1 || ids[0] != a {
@@ -46,6 +66,13 @@ func TestLegalHoldsPerMatter(t *testing.T) {
 		"message_ids": []string{a, b}})
 	if !held() {
 		t.Fatal("segment not under legal hold")
+	}
+	// The segment with the message's status events is held too.
+	if oi, err := g.App.Store.Stat(context.Background(), evSeg); err != nil || !oi.LegalHold {
+		t.Errorf("the segment with a's status events is not held: %+v %v", oi, err)
+	}
+	if segs := m1["segments"].([]any); len(segs) < 2 {
+		t.Errorf("matter 1 holds segments %v, want the message's and its events'", segs)
 	}
 	res := g.mustCall(200, "GET", "/v1/compliance/messages?held=true", admin, nil)["messages"].([]any)
 	if len(res) != 2 { // a (both matters) and b (matter 2)
@@ -61,6 +88,9 @@ func TestLegalHoldsPerMatter(t *testing.T) {
 	g.mustCall(200, "POST", "/v1/compliance/holds/"+m2["id"].(string)+"/release", admin, nil)
 	if held() {
 		t.Fatal("the segment is still held after every matter was released")
+	}
+	if oi, err := g.App.Store.Stat(context.Background(), evSeg); err != nil || oi.LegalHold {
+		t.Errorf("the events' segment is still held after every matter was released: %+v %v", oi, err)
 	}
 	if n := len(g.mustCall(200, "GET", "/v1/compliance/messages?held=true", admin, nil)["messages"].([]any)); n != 0 {
 		t.Errorf("held=true after release found %d", n)

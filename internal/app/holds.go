@@ -97,6 +97,16 @@ func (h *Holds) Place(ctx context.Context, actor, name, reason string, q *index.
 	if len(m.MessageIDs) == 0 {
 		return m, sms.Errorf(sms.Invalid, "hold_empty", "the hold selects no archived messages")
 	}
+	// The segments holding the messages' status events too: the evidence
+	// of what happened to them must outlive retention as long as the
+	// messages do.
+	evSegs, err := h.eventSegments(ctx, m.MessageIDs)
+	if err != nil {
+		return m, err
+	}
+	for _, s := range evSegs {
+		segs[s] = true
+	}
 	for s := range segs {
 		m.Segments = append(m.Segments, s)
 	}
@@ -119,6 +129,47 @@ func (h *Holds) Place(ctx context.Context, actor, name, reason string, q *index.
 		return m, err
 	}
 	return m, nil
+}
+
+// eventSegments lists the segments that hold status events of ids. Events
+// come after their message is accepted and segments are named by the time
+// they were written, so only segments from the earliest message's day on
+// are read.
+func (h *Holds) eventSegments(ctx context.Context, ids []string) ([]string, error) {
+	want := make(map[sms.MessageID]bool, len(ids))
+	var since time.Time
+	for _, id := range ids {
+		want[sms.MessageID(id)] = true
+		if t := sms.MessageID(id).Time(); since.IsZero() || t.Before(since) {
+			since = t
+		}
+	}
+	day := archive.SegmentPrefix + since.UTC().Format("2006/01/02")
+	var out []string
+	err := h.store.List(ctx, archive.SegmentPrefix, func(oi archive.ObjectInfo) error {
+		if oi.Key < day {
+			return nil
+		}
+		data, _, err := h.store.Get(ctx, oi.Key)
+		if err != nil {
+			return err
+		}
+		seg, err := archive.DecodeSegment(data)
+		if err != nil {
+			return nil // not a segment this can read: archive verify reports it
+		}
+		for _, r := range seg.Records {
+			if r.Kind == archive.KindEvent && r.Event != nil && want[r.Event.MessageID] {
+				out = append(out, oi.Key)
+				break
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("finding the segments of the messages' events: %w", err)
+	}
+	return out, nil
 }
 
 // Release ends a matter; segments no other matter holds lose their hold.
