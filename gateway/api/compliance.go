@@ -219,14 +219,7 @@ func (s *Server) searchMessages(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	out := struct {
-		Messages      []messageView `json:"messages"`
-		NextPageToken string        `json:"next_page_token,omitempty"`
-	}{Messages: []messageView{}, NextPageToken: string(next)}
-	for _, v := range vs {
-		out.Messages = append(out.Messages, view(v))
-	}
-	writeJSON(w, http.StatusOK, out)
+	writeMessagePage(w, vs, string(next))
 }
 
 type reviewedView struct {

@@ -291,14 +291,7 @@ func (s *Server) listMessages(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	out := struct {
-		Messages      []messageView `json:"messages"`
-		NextPageToken string        `json:"next_page_token,omitempty"`
-	}{Messages: []messageView{}, NextPageToken: string(next)}
-	for _, v := range vs {
-		out.Messages = append(out.Messages, view(v))
-	}
-	writeJSON(w, http.StatusOK, out)
+	writeMessagePage(w, vs, string(next))
 }
 
 func (s *Server) me(w http.ResponseWriter, r *http.Request) {
@@ -317,6 +310,18 @@ func (s *Server) me(w http.ResponseWriter, r *http.Request) {
 		for _, n := range ns {
 			out.Numbers = append(out.Numbers, n.Number.E164())
 		}
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// writeMessagePage answers one page of messages and the token of the next.
+func writeMessagePage(w http.ResponseWriter, vs []index.View, next string) {
+	out := struct {
+		Messages      []messageView `json:"messages"`
+		NextPageToken string        `json:"next_page_token,omitempty"`
+	}{Messages: []messageView{}, NextPageToken: next}
+	for _, v := range vs {
+		out.Messages = append(out.Messages, view(v))
 	}
 	writeJSON(w, http.StatusOK, out)
 }
