@@ -16,7 +16,8 @@ import (
 
 // exportCmd downloads an evidence bundle for a query or a matter.
 func exportCmd(f *clientFlags) *cobra.Command {
-	var out, matter, q, party, business, employee, department, from, to, finding, verdict string
+	var out, matter string
+	var sel selection
 	cmd := &cobra.Command{
 		Use:   "export",
 		Short: "Download an evidence bundle (zip) for a query or a legal hold's matter",
@@ -32,13 +33,7 @@ smsgw archive verify-bundle FILE.`,
 			if out == "" {
 				return fmt.Errorf("--out is required")
 			}
-			query := map[string]string{}
-			for k, v := range map[string]string{"q": q, "party": party, "business": business, "employee": employee,
-				"department": department, "from": from, "to": to, "finding": finding, "verdict": verdict} {
-				if v != "" {
-					query[k] = v
-				}
-			}
+			query := sel.params()
 			c, err := f.client()
 			if err != nil {
 				return err
@@ -61,15 +56,7 @@ smsgw archive verify-bundle FILE.`,
 	fl := cmd.Flags()
 	fl.StringVar(&out, "out", "", "file to write the bundle to")
 	fl.StringVar(&matter, "matter", "", "a legal hold's matter id")
-	fl.StringVar(&q, "q", "", "text query")
-	fl.StringVar(&party, "party", "", "customer number")
-	fl.StringVar(&business, "business", "", "business number")
-	fl.StringVar(&employee, "employee", "", "employee id")
-	fl.StringVar(&department, "department", "", "department")
-	fl.StringVar(&from, "from", "", "accepted at or after")
-	fl.StringVar(&to, "to", "", "accepted before")
-	fl.StringVar(&finding, "finding", "", "finding type")
-	fl.StringVar(&verdict, "verdict", "", "pass, redacted or blocked")
+	sel.addFlags(fl)
 	return cmd
 }
 

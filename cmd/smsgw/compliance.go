@@ -5,6 +5,7 @@ import (
 	"strconv"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 )
 
 // complianceCmd searches and reviews the archive through the compliance
@@ -13,7 +14,8 @@ func complianceCmd() *cobra.Command {
 	var f clientFlags
 	cmd := &cobra.Command{Use: "compliance", Short: "Search, read and review archived messages (compliance role; audited)"}
 	f.add(cmd)
-	var q, party, business, employee, department, direction, from, to, finding, verdict, reviewed, page string
+	var sel selection
+	var page string
 	var limit int
 	search := &cobra.Command{
 		Use:   "search",
@@ -23,12 +25,11 @@ func complianceCmd() *cobra.Command {
   smsgw compliance search --department sales --finding card --reviewed=false`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			v := url.Values{}
-			for k, s := range map[string]string{"q": q, "party": party, "business": business, "employee": employee,
-				"department": department, "direction": direction, "from": from, "to": to, "finding": finding,
-				"verdict": verdict, "reviewed": reviewed, "page_token": page} {
-				if s != "" {
-					v.Set(k, s)
-				}
+			for k, s := range sel.params() {
+				v.Set(k, s)
+			}
+			if page != "" {
+				v.Set("page_token", page)
 			}
 			if limit > 0 {
 				v.Set("limit", strconv.Itoa(limit))
@@ -37,17 +38,7 @@ func complianceCmd() *cobra.Command {
 		},
 	}
 	fl := search.Flags()
-	fl.StringVar(&q, "q", "", `text: words, "phrases", prefix*; all must match`)
-	fl.StringVar(&party, "party", "", "the customer's number (E.164)")
-	fl.StringVar(&business, "business", "", "the business number (E.164)")
-	fl.StringVar(&employee, "employee", "", "employee id")
-	fl.StringVar(&department, "department", "", "department (its employees)")
-	fl.StringVar(&direction, "direction", "", "inbound or outbound")
-	fl.StringVar(&from, "from", "", "accepted at or after (2026-03-01 or RFC 3339)")
-	fl.StringVar(&to, "to", "", "accepted before")
-	fl.StringVar(&finding, "finding", "", "has a finding of this type (card, ssn, ...)")
-	fl.StringVar(&verdict, "verdict", "", "pass, redacted or blocked")
-	fl.StringVar(&reviewed, "reviewed", "", "true: reviewed at least once; false: never")
+	sel.addFlags(fl)
 	fl.StringVar(&page, "page-token", "", "next_page_token of the previous page")
 	fl.IntVar(&limit, "limit", 0, "messages per page (1-500, default 50)")
 
@@ -83,19 +74,13 @@ func holdsCmd(f *clientFlags) *cobra.Command {
 	cmd := &cobra.Command{Use: "holds", Short: "Legal holds per matter: the segments involved cannot be deleted until released"}
 	var name, reason string
 	var ids []string
-	query := map[string]string{}
-	var q, party, business, employee, department, from, to, finding string
+	var sel selection
 	place := &cobra.Command{
 		Use: "place", Short: "Place a legal hold on the messages a query selects and/or listed ids",
 		Example: `  smsgw compliance holds place --name "SEC inquiry 2026-17" --reason subpoena --party +14155550199 --from 2026-01-01
   smsgw compliance holds place --name "Complaint 42" --reason litigation --id 01J...`,
 		RunE: func(cmd *cobra.Command, a []string) error {
-			for k, v := range map[string]string{"q": q, "party": party, "business": business, "employee": employee,
-				"department": department, "from": from, "to": to, "finding": finding} {
-				if v != "" {
-					query[k] = v
-				}
-			}
+			query := sel.params()
 			body := map[string]any{"name": name, "reason": reason, "message_ids": ids}
 			if len(query) > 0 {
 				body["query"] = query
@@ -107,14 +92,7 @@ func holdsCmd(f *clientFlags) *cobra.Command {
 	fl.StringVar(&name, "name", "", "the matter (case, investigation)")
 	fl.StringVar(&reason, "reason", "", "why the records must be preserved")
 	fl.StringSliceVar(&ids, "id", nil, "message ids to hold (repeatable)")
-	fl.StringVar(&q, "q", "", "text query")
-	fl.StringVar(&party, "party", "", "customer number")
-	fl.StringVar(&business, "business", "", "business number")
-	fl.StringVar(&employee, "employee", "", "employee id")
-	fl.StringVar(&department, "department", "", "department")
-	fl.StringVar(&from, "from", "", "accepted at or after")
-	fl.StringVar(&to, "to", "", "accepted before")
-	fl.StringVar(&finding, "finding", "", "finding type")
+	sel.addFlags(fl)
 	_ = place.MarkFlagRequired("name")
 	_ = place.MarkFlagRequired("reason")
 	list := &cobra.Command{Use: "list", Short: "List matters, newest first", RunE: func(cmd *cobra.Command, a []string) error {
@@ -160,4 +138,37 @@ func tokensCmd() *cobra.Command {
 	_ = issue.MarkFlagRequired("name")
 	cmd.AddCommand(issue)
 	return cmd
+}
+
+// selection is which archived messages a compliance search, legal hold or
+// export is about: the API's query parameters, as flags.
+type selection struct {
+	q, party, business, employee, department, direction, from, to, finding, verdict, reviewed string
+}
+
+func (s *selection) addFlags(fl *pflag.FlagSet) {
+	fl.StringVar(&s.q, "q", "", `text: words, "phrases", prefix*; all must match`)
+	fl.StringVar(&s.party, "party", "", "the customer's number (E.164)")
+	fl.StringVar(&s.business, "business", "", "the business number (E.164)")
+	fl.StringVar(&s.employee, "employee", "", "employee id")
+	fl.StringVar(&s.department, "department", "", "department (its employees)")
+	fl.StringVar(&s.direction, "direction", "", "inbound or outbound")
+	fl.StringVar(&s.from, "from", "", "accepted at or after (2026-03-01 or RFC 3339)")
+	fl.StringVar(&s.to, "to", "", "accepted before")
+	fl.StringVar(&s.finding, "finding", "", "has a finding of this type (card, ssn, ...)")
+	fl.StringVar(&s.verdict, "verdict", "", "pass, redacted or blocked")
+	fl.StringVar(&s.reviewed, "reviewed", "", "true: reviewed at least once; false: never")
+}
+
+// params are the flags that were set, by API parameter name.
+func (s *selection) params() map[string]string {
+	out := map[string]string{}
+	for k, v := range map[string]string{"q": s.q, "party": s.party, "business": s.business, "employee": s.employee,
+		"department": s.department, "direction": s.direction, "from": s.from, "to": s.to, "finding": s.finding,
+		"verdict": s.verdict, "reviewed": s.reviewed} {
+		if v != "" {
+			out[k] = v
+		}
+	}
+	return out
 }

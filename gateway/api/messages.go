@@ -38,7 +38,7 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 func (s *Server) sendMessage(w http.ResponseWriter, r *http.Request) {
 	tok := tokenOf(r.Context())
 	var req sendRequest
-	raw, err := s.decode(w, r, &req)
+	_, err := s.decode(w, r, &req)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -48,17 +48,8 @@ func (s *Server) sendMessage(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, withField(err, "to"))
 		return
 	}
-	_ = raw
-	if req.Body == "" || strings.TrimSpace(req.Body) == "" {
-		s.fail(w, r, withField(sms.Errorf(sms.Invalid, "empty_body", "body must not be empty"), "body"))
-		return
-	}
-	if !utf8.ValidString(req.Body) {
-		s.fail(w, r, withField(sms.Errorf(sms.Invalid, "invalid_encoding", "body must be valid UTF-8"), "body"))
-		return
-	}
-	if n := utf8.RuneCountInString(req.Body); n > s.cfg.MaxBodyChars {
-		s.fail(w, r, withField(sms.Errorf(sms.Invalid, "body_too_long", "body has %d characters; the limit is %d", n, s.cfg.MaxBodyChars), "body"))
+	if err := s.checkBody(req.Body); err != nil {
+		s.fail(w, r, err)
 		return
 	}
 	from, carrier, err := s.sender(r, tok, req.From)
@@ -324,4 +315,19 @@ func writeMessagePage(w http.ResponseWriter, vs []index.View, next string) {
 		out.Messages = append(out.Messages, view(v))
 	}
 	writeJSON(w, http.StatusOK, out)
+}
+
+// checkBody validates the text of a message a user sends: not blank,
+// valid UTF-8, within http.max_body_chars. The error names the field.
+func (s *Server) checkBody(body string) error {
+	if strings.TrimSpace(body) == "" {
+		return withField(sms.Errorf(sms.Invalid, "empty_body", "body must not be empty"), "body")
+	}
+	if !utf8.ValidString(body) {
+		return withField(sms.Errorf(sms.Invalid, "invalid_encoding", "body must be valid UTF-8"), "body")
+	}
+	if n := utf8.RuneCountInString(body); n > s.cfg.MaxBodyChars {
+		return withField(sms.Errorf(sms.Invalid, "body_too_long", "body has %d characters; the limit is %d", n, s.cfg.MaxBodyChars), "body")
+	}
+	return nil
 }

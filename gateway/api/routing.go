@@ -6,7 +6,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/smsgw/smsgw/archive/index"
 	"github.com/smsgw/smsgw/internal/auth"
@@ -461,16 +460,8 @@ func (s *Server) replyConversation(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	if strings.TrimSpace(req.Body) == "" {
-		s.fail(w, r, withField(sms.Errorf(sms.Invalid, "empty_body", "body must not be empty"), "body"))
-		return
-	}
-	if !utf8.ValidString(req.Body) {
-		s.fail(w, r, withField(sms.Errorf(sms.Invalid, "invalid_encoding", "body must be valid UTF-8"), "body"))
-		return
-	}
-	if n := utf8.RuneCountInString(req.Body); n > s.cfg.MaxBodyChars {
-		s.fail(w, r, withField(sms.Errorf(sms.Invalid, "body_too_long", "body has %d characters; the limit is %d", n, s.cfg.MaxBodyChars), "body"))
+	if err := s.checkBody(req.Body); err != nil {
+		s.fail(w, r, err)
 		return
 	}
 	var carrier string
