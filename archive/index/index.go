@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -127,7 +128,8 @@ const slotBits = 15 // 32,768 messages per millisecond per node
 // first slot of its millisecond; NULL lets SQLite pick): the next free
 // slot of that millisecond. It runs inside the INSERT, under its write
 // lock, so concurrent writers never pick the same slot.
-const rowidFor = `(SELECT CASE WHEN k IS NULL THEN NULL ELSE COALESCE((SELECT MAX(rowid) + 1 FROM messages WHERE rowid >= k AND rowid < k + 32768), k) END FROM (SELECT ? AS k))`
+var rowidFor = `(SELECT CASE WHEN k IS NULL THEN NULL ELSE COALESCE((SELECT MAX(rowid) + 1 FROM messages WHERE rowid >= k AND rowid < k + ` +
+	strconv.Itoa(1<<slotBits) + `), k) END FROM (SELECT ? AS k))`
 
 // timeKey is the first rowid of id's millisecond, or nil for an id that
 // is not a ULID.
