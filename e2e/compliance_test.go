@@ -9,7 +9,7 @@ import (
 	"testing"
 
 	"github.com/smsgw/smsgw/archive"
-	"github.com/smsgw/smsgw/archive/index"
+	"github.com/smsgw/smsgw/readmodel"
 	"github.com/smsgw/smsgw/sms"
 )
 
@@ -155,11 +155,11 @@ func TestComplianceSearchReviewAudit(t *testing.T) {
 		_ = os.Remove(rebuilt)
 		_ = os.Remove(rebuilt + "-wal")
 		_ = os.Remove(rebuilt + "-shm")
-		stats, err := index.Rebuild(context.Background(), g.App.Store, rebuilt)
+		stats, err := readmodel.Rebuild(context.Background(), g.App.Store, rebuilt)
 		if err != nil {
 			t.Fatal(err)
 		}
-		x, err := index.Open(rebuilt)
+		x, err := readmodel.Open(rebuilt)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -171,7 +171,7 @@ func TestComplianceSearchReviewAudit(t *testing.T) {
 			}
 		}
 		rs, _ := x.Reviews(context.Background(), sms.MessageID(ids[0]))
-		got, _, _ := x.Search(context.Background(), index.Search{Text: "guarantee*"})
+		got, _, _ := x.Search(context.Background(), readmodel.Search{Text: "guarantee*"})
 		return stats.Messages >= 4 && len(rs) == 1 && rs[0].Action == "escalated" && len(got) == 1
 	})
 }
@@ -214,11 +214,11 @@ func TestComplianceReadsOutsideComplianceRoutesAudited(t *testing.T) {
 		return out
 	}
 	hashOf := func(msgs []any) string {
-		var vs []index.View
+		var vs []readmodel.View
 		for _, m := range msgs {
-			vs = append(vs, index.View{Message: sms.Message{ID: sms.MessageID(m.(map[string]any)["id"].(string))}})
+			vs = append(vs, readmodel.View{Message: sms.Message{ID: sms.MessageID(m.(map[string]any)["id"].(string))}})
 		}
-		return index.ResultHash(vs)
+		return readmodel.ResultHash(vs)
 	}
 
 	// The compliance officer (no employee id) reads jane's messages.

@@ -12,11 +12,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/smsgw/smsgw/directory"
 	"github.com/smsgw/smsgw/gateway/smpp"
-	"github.com/smsgw/smsgw/gateway/smsc"
 	"github.com/smsgw/smsgw/internal/auth"
 	"github.com/smsgw/smsgw/internal/bus"
-	"github.com/smsgw/smsgw/numbers"
+	"github.com/smsgw/smsgw/sandbox"
 	"github.com/smsgw/smsgw/sms"
 )
 
@@ -47,9 +47,9 @@ func (g *gateway) agentToken(id, manager string) string {
 
 // waitSubmit waits for the carrier to receive a text matching want and
 // returns it.
-func waitSubmit(t *testing.T, g *gateway, what string, want func(smsc.Submitted) bool) smsc.Submitted {
+func waitSubmit(t *testing.T, g *gateway, what string, want func(sandbox.Submitted) bool) sandbox.Submitted {
 	t.Helper()
-	var got smsc.Submitted
+	var got sandbox.Submitted
 	eventually(t, "the carrier to receive "+what, func() bool {
 		for _, s := range g.App.Sandbox.Submitted() {
 			if want(s) {
@@ -62,7 +62,7 @@ func waitSubmit(t *testing.T, g *gateway, what string, want func(smsc.Submitted)
 	return got
 }
 
-func countSubmits(g *gateway, want func(smsc.Submitted) bool) int {
+func countSubmits(g *gateway, want func(sandbox.Submitted) bool) int {
 	n := 0
 	for _, s := range g.App.Sandbox.Submitted() {
 		if want(s) {
@@ -72,14 +72,14 @@ func countSubmits(g *gateway, want func(smsc.Submitted) bool) int {
 	return n
 }
 
-func from(num, to string) func(smsc.Submitted) bool {
-	return func(s smsc.Submitted) bool {
+func from(num, to string) func(sandbox.Submitted) bool {
+	return func(s sandbox.Submitted) bool {
 		return s.Src == strings.TrimPrefix(num, "+") && s.Dst == strings.TrimPrefix(to, "+")
 	}
 }
 
-func and(a func(smsc.Submitted) bool, text string) func(smsc.Submitted) bool {
-	return func(s smsc.Submitted) bool { return a(s) && strings.Contains(s.Text, text) }
+func and(a func(sandbox.Submitted) bool, text string) func(sandbox.Submitted) bool {
+	return func(s sandbox.Submitted) bool { return a(s) && strings.Contains(s.Text, text) }
 }
 
 // inbox returns the inbound texts an employee's token lists.
@@ -361,7 +361,7 @@ func TestStopAndStart(t *testing.T) {
 	g := start(t, cfg, nil)
 	evs := watchEvents(t, g)
 	jane, _ := g.employee("jane.doe", bizNumber, "")
-	confirm := numbers.DefaultConfig().OptOutReply
+	confirm := directory.DefaultConfig().OptOutReply
 
 	g.mustCall(202, "POST", "/v1/messages", jane, map[string]string{"to": customer, "body": "Your order shipped"})
 	waitSubmit(t, g, "the first text", and(from(bizNumber, customer), "shipped"))
@@ -551,7 +551,7 @@ func TestNumbersCSVImportAPI(t *testing.T) {
 	}
 	var out struct {
 		Error  struct{ Code string }
-		Errors []numbers.RowError
+		Errors []directory.RowError
 	}
 	_ = json.Unmarshal(r.Body, &out)
 	if out.Error.Code != "invalid_csv" || len(out.Errors) != 3 || out.Errors[0].Line != 3 || out.Errors[0].Field != "number" ||

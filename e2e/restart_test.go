@@ -9,7 +9,7 @@ import (
 
 	"github.com/smsgw/smsgw/archive"
 	"github.com/smsgw/smsgw/config"
-	"github.com/smsgw/smsgw/gateway/smsc"
+	"github.com/smsgw/smsgw/sandbox"
 	"github.com/smsgw/smsgw/sms"
 )
 
@@ -17,7 +17,7 @@ import (
 // flight and starts it again on the same data dir: every accepted message
 // reaches the carrier exactly once and is archived exactly once.
 func TestRestartDeliversOnceArchivesOnce(t *testing.T) {
-	carrier, err := smsc.New(smsc.Config{Addr: "127.0.0.1:0", SystemID: "gw", Password: "secret"})
+	carrier, err := sandbox.New(sandbox.Config{Addr: "127.0.0.1:0", SystemID: "gw", Password: "secret"})
 	if err != nil {
 		t.Fatal(err)
 	}

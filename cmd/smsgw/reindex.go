@@ -8,8 +8,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/smsgw/smsgw/archive/index"
 	"github.com/smsgw/smsgw/internal/app"
+	"github.com/smsgw/smsgw/readmodel"
 )
 
 func archiveReindexCmd() *cobra.Command {
@@ -33,13 +33,13 @@ index consumer carries on from where it was (re-applying is harmless).`,
 				return &exitError{1, err}
 			}
 			if out == "" {
-				out = filepath.Join(cfg.DataDir, "index.db")
+				out = filepath.Join(cfg.DataDir, "readmodel.db")
 			}
 			tmp := out + ".rebuild"
 			for _, f := range []string{tmp, tmp + "-wal", tmp + "-shm"} {
 				_ = os.Remove(f)
 			}
-			stats, err := index.Rebuild(ctx, st, tmp)
+			stats, err := readmodel.Rebuild(ctx, st, tmp)
 			if err != nil {
 				return &exitError{1, fmt.Errorf("rebuilding the index: %w", err)}
 			}
@@ -58,6 +58,6 @@ index consumer carries on from where it was (re-applying is harmless).`,
 		},
 	}
 	cmd.Flags().StringVar(&path, "config", "", "config file (the archive.* settings and data_dir)")
-	cmd.Flags().StringVar(&out, "out", "", "index file to write (default <data_dir>/index.db)")
+	cmd.Flags().StringVar(&out, "out", "", "index file to write (default <data_dir>/readmodel.db)")
 	return cmd
 }

@@ -8,8 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/smsgw/smsgw/directory"
 	"github.com/smsgw/smsgw/internal/auth"
-	"github.com/smsgw/smsgw/numbers"
 	"github.com/smsgw/smsgw/sms"
 )
 
@@ -26,7 +26,7 @@ func actor(r *http.Request) string {
 
 // dirErr gives a directory error the field it names, for the JSON error.
 func dirErr(err error) error {
-	if f := numbers.FieldOf(err); f != "" {
+	if f := directory.FieldOf(err); f != "" {
 		return withField(err, f)
 	}
 	return err
@@ -34,11 +34,11 @@ func dirErr(err error) error {
 
 // failDir is fail for directory errors.
 func (s *Server) failDir(w http.ResponseWriter, r *http.Request, err error) {
-	var ie *numbers.ImportError
+	var ie *directory.ImportError
 	if errors.As(err, &ie) {
 		var b struct {
 			errorBody
-			Errors []numbers.RowError `json:"errors"`
+			Errors []directory.RowError `json:"errors"`
 		}
 		b.Error.Code, b.Error.Message, b.Errors = ie.Err.Code, ie.Err.Message, ie.Rows
 		writeJSON(w, http.StatusBadRequest, b)
@@ -78,14 +78,14 @@ func ts(t time.Time) string {
 	return t.UTC().Format(time.RFC3339Nano)
 }
 
-func numView(n numbers.Number) numberView {
+func numView(n directory.Number) numberView {
 	v := numberView{Number: n.Number.E164(), Carrier: n.Carrier, Kind: n.Kind, State: n.State, EmployeeID: n.EmployeeID,
 		Capabilities: n.Capabilities, Queue: n.Queue, AutoReply: n.AutoReply, Label: n.Label,
 		QuarantinedUntil: ts(n.QuarantinedUntil), UpdatedAt: ts(n.UpdatedAt), UpdatedBy: n.UpdatedBy}
 	if v.Capabilities == nil {
 		v.Capabilities = []string{"sms"}
 	}
-	if k := len(n.History); k > 0 && n.State == numbers.StateAssigned && n.History[k-1].To.IsZero() {
+	if k := len(n.History); k > 0 && n.State == directory.StateAssigned && n.History[k-1].To.IsZero() {
 		v.AssignedSince = ts(n.History[k-1].From)
 	}
 	return v
@@ -111,7 +111,7 @@ func (s *Server) addNumber(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, withField(err, "number"))
 		return
 	}
-	n, err := s.cfg.Directory.AddNumber(r.Context(), numbers.Number{Number: num, Carrier: req.Carrier, Kind: req.Kind, EmployeeID: req.EmployeeID,
+	n, err := s.cfg.Directory.AddNumber(r.Context(), directory.Number{Number: num, Carrier: req.Carrier, Kind: req.Kind, EmployeeID: req.EmployeeID,
 		Capabilities: req.Capabilities, Queue: req.Queue, AutoReply: req.AutoReply, Label: req.Label}, actor(r))
 	if err != nil {
 		s.failDir(w, r, err)
@@ -185,7 +185,7 @@ func (s *Server) assignOrReassign(w http.ResponseWriter, r *http.Request, re boo
 		s.fail(w, r, err)
 		return
 	}
-	var n numbers.Number
+	var n directory.Number
 	if re {
 		n, err = s.cfg.Directory.Reassign(r.Context(), num, req.EmployeeID, actor(r))
 	} else {
@@ -222,7 +222,7 @@ func (s *Server) releaseNumber(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	n, err := s.cfg.Directory.ReleaseWith(r.Context(), num, numbers.ReleaseOptions{QuarantineDays: req.QuarantineDays, Queue: req.Queue, AutoReply: req.AutoReply}, actor(r))
+	n, err := s.cfg.Directory.ReleaseWith(r.Context(), num, directory.ReleaseOptions{QuarantineDays: req.QuarantineDays, Queue: req.Queue, AutoReply: req.AutoReply}, actor(r))
 	if err != nil {
 		s.failDir(w, r, err)
 		return
@@ -239,7 +239,7 @@ func (s *Server) restoreNumber(w http.ResponseWriter, r *http.Request) {
 	s.numberOp(w, r, s.cfg.Directory.Restore)
 }
 
-func (s *Server) numberOp(w http.ResponseWriter, r *http.Request, op func(context.Context, sms.Number, string) (numbers.Number, error)) {
+func (s *Server) numberOp(w http.ResponseWriter, r *http.Request, op func(context.Context, sms.Number, string) (directory.Number, error)) {
 	num, err := s.pathNumber(r)
 	if err != nil {
 		s.fail(w, r, err)
@@ -277,7 +277,7 @@ func (s *Server) updateNumber(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	n, err := s.cfg.Directory.UpdateNumber(r.Context(), num, numbers.NumberPatch{Carrier: req.Carrier, Kind: req.Kind,
+	n, err := s.cfg.Directory.UpdateNumber(r.Context(), num, directory.NumberPatch{Carrier: req.Carrier, Kind: req.Kind,
 		Capabilities: req.Capabilities, Queue: req.Queue, AutoReply: req.AutoReply, Label: req.Label}, actor(r))
 	if err != nil {
 		s.failDir(w, r, err)
@@ -344,7 +344,7 @@ type assignmentView struct {
 	Reason     string `json:"reason,omitempty"`
 }
 
-func (s *Server) history(w http.ResponseWriter, r *http.Request, q numbers.HistoryQuery) {
+func (s *Server) history(w http.ResponseWriter, r *http.Request, q directory.HistoryQuery) {
 	if at := r.URL.Query().Get("at"); at != "" {
 		t, err := time.Parse(time.RFC3339, at)
 		if err != nil {
@@ -373,14 +373,14 @@ func (s *Server) numberHistory(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	s.history(w, r, numbers.HistoryQuery{Number: num})
+	s.history(w, r, directory.HistoryQuery{Number: num})
 }
 
 // assignments: GET /v1/assignments?number=&employee_id=&at= . Admins see
 // everything; an employee sees their own assignments only.
 func (s *Server) assignments(w http.ResponseWriter, r *http.Request) {
 	tok := tokenOf(r.Context())
-	q := numbers.HistoryQuery{EmployeeID: r.URL.Query().Get("employee_id")}
+	q := directory.HistoryQuery{EmployeeID: r.URL.Query().Get("employee_id")}
 	if n := r.URL.Query().Get("number"); n != "" {
 		num, err := sms.ParseNumber(n)
 		if err != nil {
@@ -411,7 +411,7 @@ func (s *Server) employeeAssignments(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	s.history(w, r, numbers.HistoryQuery{EmployeeID: id})
+	s.history(w, r, directory.HistoryQuery{EmployeeID: id})
 }
 
 func (s *Server) forget(employee string) {
@@ -435,7 +435,7 @@ type employeeView struct {
 	OffboardedAt  string `json:"offboarded_at,omitempty"`
 }
 
-func empView(e numbers.Employee, withSecret bool) employeeView {
+func empView(e directory.Employee, withSecret bool) employeeView {
 	v := employeeView{ID: e.ID, Name: e.Name, Email: e.Email, Department: e.Department, Manager: e.Manager, State: e.State,
 		WebhookURL: e.WebhookURL, OffboardedAt: ts(e.OffboardedAt)}
 	if withSecret {
@@ -457,7 +457,7 @@ func (s *Server) createEmployee(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	e, err := s.cfg.Directory.CreateEmployeeBy(r.Context(), numbers.Employee{ID: req.ID, Name: req.Name, Email: req.Email,
+	e, err := s.cfg.Directory.CreateEmployeeBy(r.Context(), directory.Employee{ID: req.ID, Name: req.Name, Email: req.Email,
 		Department: req.Department, Manager: req.Manager, WebhookURL: req.WebhookURL}, actor(r))
 	if err != nil {
 		s.failDir(w, r, err)
@@ -477,7 +477,7 @@ func (s *Server) updateEmployee(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	e, err := s.cfg.Directory.UpdateEmployee(r.Context(), r.PathValue("id"), numbers.EmployeePatch{Name: req.Name, Email: req.Email,
+	e, err := s.cfg.Directory.UpdateEmployee(r.Context(), r.PathValue("id"), directory.EmployeePatch{Name: req.Name, Email: req.Email,
 		Department: req.Department, Manager: req.Manager}, actor(r))
 	if err != nil {
 		s.failDir(w, r, err)
@@ -516,7 +516,7 @@ func (s *Server) getEmployee(w http.ResponseWriter, r *http.Request) {
 // {"policy": "successor"|"queue"|"quarantine", "successor", "queue",
 // "quarantine_days", "auto_reply"}. The employee's tokens are revoked.
 func (s *Server) offboardEmployee(w http.ResponseWriter, r *http.Request) {
-	var req numbers.OffboardPolicy
+	var req directory.OffboardPolicy
 	if r.ContentLength != 0 {
 		if _, err := s.decode(w, r, &req); err != nil {
 			s.fail(w, r, err)
@@ -568,7 +568,7 @@ func (s *Server) issueToken(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	if e.State != numbers.EmployeeActive {
+	if e.State != directory.EmployeeActive {
 		s.fail(w, r, sms.Errorf(sms.Conflict, "employee_inactive", "employee is not active"))
 		return
 	}

@@ -12,9 +12,9 @@ import (
 	"sync"
 	"time"
 
-	"github.com/smsgw/smsgw/archive/index"
+	"github.com/smsgw/smsgw/directory"
 	"github.com/smsgw/smsgw/internal/auth"
-	"github.com/smsgw/smsgw/numbers"
+	"github.com/smsgw/smsgw/readmodel"
 	"github.com/smsgw/smsgw/sms"
 )
 
@@ -24,10 +24,10 @@ type Acceptor interface {
 	AcceptOnce(ctx context.Context, m *sms.Message, scope, key string, request []byte) (bool, error)
 }
 
-// Reader is the read model (archive/index.Index).
+// Reader is the read model (archive/readmodel.Index).
 type Reader interface {
-	Get(ctx context.Context, id sms.MessageID) (index.View, error)
-	List(ctx context.Context, q index.Query) ([]index.View, sms.MessageID, error)
+	Get(ctx context.Context, id sms.MessageID) (readmodel.View, error)
+	List(ctx context.Context, q readmodel.Query) ([]readmodel.View, sms.MessageID, error)
 }
 
 // Redactor returns the redacted form of a text; used to fingerprint
@@ -40,7 +40,7 @@ type Config struct {
 	MaxRequestBytes int64
 	Ingress         Acceptor
 	Reader          Reader
-	Directory       *numbers.Directory
+	Directory       *directory.Directory
 	Tokens          *auth.Tokens
 	Redact          Redactor
 	// SandboxMO, when set, makes the sandbox carrier send an MO text

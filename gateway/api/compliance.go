@@ -11,23 +11,23 @@ import (
 	"time"
 
 	"github.com/smsgw/smsgw/archive"
-	"github.com/smsgw/smsgw/archive/index"
 	"github.com/smsgw/smsgw/internal/auth"
+	"github.com/smsgw/smsgw/readmodel"
 	"github.com/smsgw/smsgw/sms"
 )
 
-// Searcher is the compliance side of the read model (archive/index.Index).
+// Searcher is the compliance side of the read model (archive/readmodel.Index).
 type Searcher interface {
-	Get(ctx context.Context, id sms.MessageID) (index.View, error)
-	Search(ctx context.Context, q index.Search) ([]index.View, string, error)
-	Conversation(ctx context.Context, business, party sms.Number, limit int) ([]index.View, error)
-	AddReview(ctx context.Context, r index.Review) error
-	Reviews(ctx context.Context, id sms.MessageID) ([]index.Review, error)
+	Get(ctx context.Context, id sms.MessageID) (readmodel.View, error)
+	Search(ctx context.Context, q readmodel.Search) ([]readmodel.View, string, error)
+	Conversation(ctx context.Context, business, party sms.Number, limit int) ([]readmodel.View, error)
+	AddReview(ctx context.Context, r readmodel.Review) error
+	Reviews(ctx context.Context, id sms.MessageID) ([]readmodel.Review, error)
 }
 
 // HoldKeeper places and releases legal holds per matter (internal/app.Holds).
 type HoldKeeper interface {
-	Place(ctx context.Context, actor, name, reason string, q *index.Search, ids []sms.MessageID) (archive.Matter, error)
+	Place(ctx context.Context, actor, name, reason string, q *readmodel.Search, ids []sms.MessageID) (archive.Matter, error)
 	Release(ctx context.Context, actor, id string) (archive.Matter, error)
 	Get(ctx context.Context, id string) (archive.Matter, error)
 	List(ctx context.Context) ([]archive.Matter, error)
@@ -36,7 +36,7 @@ type HoldKeeper interface {
 // Exporter builds evidence bundles (internal/app.Exporter); it audits
 // each export itself.
 type Exporter interface {
-	Export(ctx context.Context, actor string, q *index.Search, matter string) ([]byte, archive.Manifest, error)
+	Export(ctx context.Context, actor string, q *readmodel.Search, matter string) ([]byte, archive.Manifest, error)
 }
 
 // Auditor appends an audit record to the archive. A compliance request
@@ -64,13 +64,13 @@ func (s *Server) complianceRoutes() {
 }
 
 // audit writes the audit record of a compliance action by the caller.
-func (s *Server) audit(r *http.Request, action string, params map[string]string, views []index.View) error {
+func (s *Server) audit(r *http.Request, action string, params map[string]string, views []readmodel.View) error {
 	if s.cfg.Audit == nil {
 		return sms.Errorf(sms.Unavailable, "audit_unavailable", "the audit trail is not configured; compliance reads are refused")
 	}
 	tok := tokenOf(r.Context())
 	e := archive.AuditEntry{Type: archive.AuditAction, At: time.Now().UTC(), Actor: tok.Name, Action: action, Params: params,
-		ResultCount: len(views), ResultHash: index.ResultHash(views)}
+		ResultCount: len(views), ResultHash: readmodel.ResultHash(views)}
 	if err := s.cfg.Audit(r.Context(), e); err != nil {
 		return sms.Wrap(sms.Unavailable, "audit_unavailable", "the audit trail could not be written; retry", err)
 	}
@@ -82,14 +82,14 @@ func badParam(field, code, format string, args ...any) error {
 }
 
 // parseSearch reads a compliance search from the query string.
-func (s *Server) parseSearch(r *http.Request) (index.Search, error) {
+func (s *Server) parseSearch(r *http.Request) (readmodel.Search, error) {
 	return s.searchFrom(r.Context(), r.URL.Query())
 }
 
 // searchFrom reads a compliance search from named values (a query string,
 // or a legal hold's query object).
-func (s *Server) searchFrom(ctx context.Context, v url.Values) (index.Search, error) {
-	var q index.Search
+func (s *Server) searchFrom(ctx context.Context, v url.Values) (readmodel.Search, error) {
+	var q readmodel.Search
 	q.Text = v.Get("q")
 	num := func(field string) (sms.Number, error) {
 		raw := v.Get(field)
@@ -224,7 +224,7 @@ func (s *Server) searchMessages(w http.ResponseWriter, r *http.Request) {
 
 type reviewedView struct {
 	messageView
-	Reviews []index.Review `json:"reviews"`
+	Reviews []readmodel.Review `json:"reviews"`
 }
 
 func (s *Server) reviewMessage(w http.ResponseWriter, r *http.Request) {
@@ -243,7 +243,7 @@ func (s *Server) reviewMessage(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	if err := s.audit(r, "message.view", map[string]string{"id": string(id)}, []index.View{v}); err != nil {
+	if err := s.audit(r, "message.view", map[string]string{"id": string(id)}, []readmodel.View{v}); err != nil {
 		s.fail(w, r, err)
 		return
 	}
@@ -265,11 +265,11 @@ func (s *Server) addReview(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	valid := false
-	for _, a := range index.ReviewActions {
+	for _, a := range readmodel.ReviewActions {
 		valid = valid || a == req.Action
 	}
 	if !valid {
-		s.fail(w, r, badParam("action", "invalid_action", "action must be one of %s", strings.Join(index.ReviewActions, ", ")))
+		s.fail(w, r, badParam("action", "invalid_action", "action must be one of %s", strings.Join(readmodel.ReviewActions, ", ")))
 		return
 	}
 	if len(req.Comment) > 4000 {
@@ -282,7 +282,7 @@ func (s *Server) addReview(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	rv := index.Review{MessageID: id, Reviewer: tokenOf(r.Context()).Name, At: time.Now().UTC(), Action: req.Action, Comment: req.Comment}
+	rv := readmodel.Review{MessageID: id, Reviewer: tokenOf(r.Context()).Name, At: time.Now().UTC(), Action: req.Action, Comment: req.Comment}
 	// The audit record comes first: a review that is not in the archive's
 	// trail did not happen.
 	if err := s.audit(r, "review", map[string]string{"id": string(id), "action": req.Action, "comment": req.Comment}, nil); err != nil {
@@ -512,7 +512,7 @@ func (s *Server) export(w http.ResponseWriter, r *http.Request) {
 // queryObject reads the "query" object of a hold or export (the search's
 // parameters by name; it takes every page): nil when absent; errors name
 // their field as "query.<name>".
-func (s *Server) queryObject(ctx context.Context, query map[string]string) (*index.Search, error) {
+func (s *Server) queryObject(ctx context.Context, query map[string]string) (*readmodel.Search, error) {
 	if len(query) == 0 {
 		return nil, nil
 	}

@@ -7,9 +7,9 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/smsgw/smsgw/archive/index"
+	"github.com/smsgw/smsgw/directory"
 	"github.com/smsgw/smsgw/internal/auth"
-	"github.com/smsgw/smsgw/numbers"
+	"github.com/smsgw/smsgw/readmodel"
 	"github.com/smsgw/smsgw/sms"
 )
 
@@ -115,7 +115,7 @@ func (s *Server) sender(r *http.Request, tok auth.Token, fromStr string) (sms.Nu
 	if err != nil && sms.KindOf(err) != sms.NotFound {
 		return "", "", err
 	}
-	if err != nil || n.State != numbers.StateAssigned || n.EmployeeID != tok.EmployeeID {
+	if err != nil || n.State != directory.StateAssigned || n.EmployeeID != tok.EmployeeID {
 		return "", "", withField(sms.Errorf(sms.Forbidden, "unknown_sender", "from is not a business number you hold"), "from")
 	}
 	return from, n.Carrier, nil
@@ -149,13 +149,13 @@ func (s *Server) held(r *http.Request, employee string) ([]sms.Number, error) {
 // canRead: compliance reads everything; an employee reads messages of
 // numbers they held when the message was accepted; admins without the
 // compliance role read no content.
-func canRead(tok auth.Token, v index.View) bool {
+func canRead(tok auth.Token, v readmodel.View) bool {
 	return ownsMessage(tok, v) || tok.Has(auth.RoleCompliance)
 }
 
 // ownsMessage: the caller is the employee the message belongs to. Any
 // other read of its content is a compliance read, and audited.
-func ownsMessage(tok auth.Token, v index.View) bool {
+func ownsMessage(tok auth.Token, v readmodel.View) bool {
 	return tok.EmployeeID != "" && v.EmployeeID == tok.EmployeeID
 }
 
@@ -167,7 +167,7 @@ func (s *Server) getMessage(w http.ResponseWriter, r *http.Request) {
 	}
 	v, err := s.cfg.Reader.Get(r.Context(), id)
 	if err == nil && !canRead(tokenOf(r.Context()), v) {
-		err = index.ErrNotFound // do not reveal that it exists
+		err = readmodel.ErrNotFound // do not reveal that it exists
 	}
 	if err != nil {
 		s.fail(w, r, err)
@@ -176,7 +176,7 @@ func (s *Server) getMessage(w http.ResponseWriter, r *http.Request) {
 	// Read through the compliance role: audited (as GET
 	// /v1/compliance/messages/{id}) before anything is shown.
 	if !ownsMessage(tokenOf(r.Context()), v) {
-		if err := s.audit(r, "message.view", map[string]string{"id": string(id)}, []index.View{v}); err != nil {
+		if err := s.audit(r, "message.view", map[string]string{"id": string(id)}, []readmodel.View{v}); err != nil {
 			s.fail(w, r, err)
 			return
 		}
@@ -207,7 +207,7 @@ type eventView struct {
 	CarrierIDs []string   `json:"carrier_ids,omitempty"`
 }
 
-func view(v index.View) messageView {
+func view(v readmodel.View) messageView {
 	out := messageView{ID: v.ID, Direction: v.Direction, From: v.From.E164(), To: v.To.E164(), Status: v.Status,
 		Verdict: v.Verdict, Findings: v.Findings, EmployeeID: v.EmployeeID, Parts: v.Parts}
 	if out.Findings == nil {
@@ -231,7 +231,7 @@ func view(v index.View) messageView {
 
 func (s *Server) listMessages(w http.ResponseWriter, r *http.Request) {
 	tok := tokenOf(r.Context())
-	q := index.Query{EmployeeID: tok.EmployeeID}
+	q := readmodel.Query{EmployeeID: tok.EmployeeID}
 	if tok.Has(auth.RoleCompliance) {
 		q.EmployeeID = r.URL.Query().Get("employee_id")
 	} else if tok.EmployeeID == "" {
@@ -306,7 +306,7 @@ func (s *Server) me(w http.ResponseWriter, r *http.Request) {
 }
 
 // writeMessagePage answers one page of messages and the token of the next.
-func writeMessagePage(w http.ResponseWriter, vs []index.View, next string) {
+func writeMessagePage(w http.ResponseWriter, vs []readmodel.View, next string) {
 	out := struct {
 		Messages      []messageView `json:"messages"`
 		NextPageToken string        `json:"next_page_token,omitempty"`

@@ -3,7 +3,7 @@ package api
 import (
 	"net/http"
 
-	"github.com/smsgw/smsgw/numbers"
+	"github.com/smsgw/smsgw/directory"
 	"github.com/smsgw/smsgw/sms"
 )
 
@@ -24,11 +24,11 @@ type optOutView struct {
 	Numbers  map[string]optOutEntryView `json:"numbers,omitempty"`
 }
 
-func entryView(e numbers.OptOutEntry) optOutEntryView {
+func entryView(e directory.OptOutEntry) optOutEntryView {
 	return optOutEntryView{At: ts(e.At), Keyword: e.Keyword, Via: e.Via.E164(), By: e.By}
 }
 
-func optOutOut(o numbers.OptOut) optOutView {
+func optOutOut(o directory.OptOut) optOutView {
 	v := optOutView{Customer: o.Customer.E164()}
 	if o.All != nil {
 		e := entryView(*o.All)

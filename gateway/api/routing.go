@@ -7,9 +7,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/smsgw/smsgw/archive/index"
+	"github.com/smsgw/smsgw/directory"
 	"github.com/smsgw/smsgw/internal/auth"
-	"github.com/smsgw/smsgw/numbers"
+	"github.com/smsgw/smsgw/readmodel"
 	"github.com/smsgw/smsgw/sms"
 )
 
@@ -35,7 +35,7 @@ type queueView struct {
 	UpdatedBy         string       `json:"updated_by,omitempty"`
 }
 
-func (s *Server) queueView(r *http.Request, q numbers.Queue) (queueView, error) {
+func (s *Server) queueView(r *http.Request, q directory.Queue) (queueView, error) {
 	v := queueView{ID: q.ID, Name: q.Name, WaitMessage: q.WaitMessage, InactivitySeconds: q.InactivitySeconds,
 		Members: []memberView{}, Waiting: len(q.Waiting), UpdatedAt: ts(q.UpdatedAt), UpdatedBy: q.UpdatedBy}
 	for id, m := range q.Members {
@@ -49,7 +49,7 @@ func (s *Server) queueView(r *http.Request, q numbers.Queue) (queueView, error) 
 	return v, nil
 }
 
-func (s *Server) writeQueue(w http.ResponseWriter, r *http.Request, status int, q numbers.Queue) {
+func (s *Server) writeQueue(w http.ResponseWriter, r *http.Request, status int, q directory.Queue) {
 	v, err := s.queueView(r, q)
 	if err != nil {
 		s.fail(w, r, err)
@@ -69,7 +69,7 @@ func (s *Server) createQueue(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	q, err := s.cfg.Directory.CreateQueue(r.Context(), numbers.Queue{ID: req.ID, Name: req.Name, WaitMessage: req.WaitMessage, InactivitySeconds: req.InactivitySeconds}, actor(r))
+	q, err := s.cfg.Directory.CreateQueue(r.Context(), directory.Queue{ID: req.ID, Name: req.Name, WaitMessage: req.WaitMessage, InactivitySeconds: req.InactivitySeconds}, actor(r))
 	if err != nil {
 		s.failDir(w, r, err)
 		return
@@ -114,7 +114,7 @@ func (s *Server) updateQueue(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	q, err := s.cfg.Directory.UpdateQueue(r.Context(), r.PathValue("id"), numbers.QueuePatch{Name: req.Name, WaitMessage: req.WaitMessage, InactivitySeconds: req.InactivitySeconds}, actor(r))
+	q, err := s.cfg.Directory.UpdateQueue(r.Context(), r.PathValue("id"), directory.QueuePatch{Name: req.Name, WaitMessage: req.WaitMessage, InactivitySeconds: req.InactivitySeconds}, actor(r))
 	if err != nil {
 		s.failDir(w, r, err)
 		return
@@ -225,7 +225,7 @@ type menuView struct {
 	UpdatedBy string       `json:"updated_by,omitempty"`
 }
 
-func menuOut(m numbers.Menu) menuView {
+func menuOut(m directory.Menu) menuView {
 	v := menuView{Number: m.Number.E164(), Greeting: m.Text(), Reprompt: m.Reprompt, Back: m.Back, UpdatedAt: ts(m.UpdatedAt), UpdatedBy: m.UpdatedBy}
 	for _, o := range m.Options {
 		v.Options = append(v.Options, optionView(o))
@@ -265,9 +265,9 @@ func (s *Server) setMenu(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	m := numbers.Menu{Number: num, Greeting: req.Greeting, Reprompt: req.Reprompt, Back: req.Back}
+	m := directory.Menu{Number: num, Greeting: req.Greeting, Reprompt: req.Reprompt, Back: req.Back}
 	for _, o := range req.Options {
-		m.Options = append(m.Options, numbers.Option(o))
+		m.Options = append(m.Options, directory.Option(o))
 	}
 	m, err = s.cfg.Directory.SetMenu(r.Context(), m, actor(r))
 	if err != nil {
@@ -308,7 +308,7 @@ type conversationView struct {
 	Messages     []messageView `json:"messages,omitempty"` // GET one: the (redacted) history, oldest first
 }
 
-func (s *Server) convView(r *http.Request, c numbers.Conversation) (conversationView, error) {
+func (s *Server) convView(r *http.Request, c directory.Conversation) (conversationView, error) {
 	owner, err := s.cfg.Directory.Owner(r.Context(), c)
 	if err != nil {
 		return conversationView{}, err
@@ -325,7 +325,7 @@ func (s *Server) convView(r *http.Request, c numbers.Conversation) (conversation
 func (s *Server) listConversations(w http.ResponseWriter, r *http.Request) {
 	tok := tokenOf(r.Context())
 	qv := r.URL.Query()
-	q := numbers.ConversationQuery{Queue: qv.Get("queue"), State: qv.Get("state"), OpenOnly: qv.Get("all") != "true"}
+	q := directory.ConversationQuery{Queue: qv.Get("queue"), State: qv.Get("state"), OpenOnly: qv.Get("all") != "true"}
 	if n := qv.Get("number"); n != "" {
 		num, err := sms.ParseNumber(n)
 		if err != nil {
@@ -368,21 +368,21 @@ func (s *Server) listConversations(w http.ResponseWriter, r *http.Request) {
 }
 
 // conversationFor loads a conversation and says whether the caller owns it.
-func (s *Server) conversationFor(r *http.Request) (numbers.Conversation, string, error) {
+func (s *Server) conversationFor(r *http.Request) (directory.Conversation, string, error) {
 	c, err := s.cfg.Directory.Conversation(r.Context(), r.PathValue("id"))
 	if err != nil {
-		return numbers.Conversation{}, "", err
+		return directory.Conversation{}, "", err
 	}
 	owner, err := s.cfg.Directory.Owner(r.Context(), c)
 	if err != nil {
-		return numbers.Conversation{}, "", err
+		return directory.Conversation{}, "", err
 	}
 	tok := tokenOf(r.Context())
 	if tok.Has(auth.RoleAdmin) || tok.Has(auth.RoleCompliance) || (tok.EmployeeID != "" && tok.EmployeeID == owner) {
 		return c, owner, nil
 	}
 	// Do not reveal that it exists.
-	return numbers.Conversation{}, "", sms.Errorf(sms.NotFound, "conversation_not_found", "no such conversation")
+	return directory.Conversation{}, "", sms.Errorf(sms.NotFound, "conversation_not_found", "no such conversation")
 }
 
 // getConversation returns a conversation and, to its owner or a
@@ -403,8 +403,8 @@ func (s *Server) getConversation(w http.ResponseWriter, r *http.Request) {
 	if own || tok.Has(auth.RoleCompliance) {
 		limit := 100
 		if l := r.URL.Query().Get("limit"); l != "" {
-			if limit, err = strconv.Atoi(l); err != nil || limit < 1 || limit > numbers.MaxConversationMessages {
-				s.fail(w, r, withField(sms.Errorf(sms.Invalid, "invalid_limit", "limit must be 1-%d", numbers.MaxConversationMessages), "limit"))
+			if limit, err = strconv.Atoi(l); err != nil || limit < 1 || limit > directory.MaxConversationMessages {
+				s.fail(w, r, withField(sms.Errorf(sms.Invalid, "invalid_limit", "limit must be 1-%d", directory.MaxConversationMessages), "limit"))
 				return
 			}
 		}
@@ -413,7 +413,7 @@ func (s *Server) getConversation(w http.ResponseWriter, r *http.Request) {
 			ids = ids[len(ids)-limit:]
 		}
 		v.Messages = []messageView{}
-		var vs []index.View
+		var vs []readmodel.View
 		for _, id := range ids {
 			mv, err := s.cfg.Reader.Get(r.Context(), id)
 			if sms.KindOf(err) == sms.NotFound {

@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"github.com/smsgw/smsgw/gateway/smpp"
-	"github.com/smsgw/smsgw/gateway/smsc"
+	"github.com/smsgw/smsgw/sandbox"
 	"github.com/smsgw/smsgw/sms"
 )
 
@@ -51,12 +51,12 @@ func (r *recorder) next(t *testing.T) *smpp.Deliver {
 	}
 }
 
-func startSMSC(t *testing.T, cfg smsc.Config) *smsc.Server {
+func startSMSC(t *testing.T, cfg sandbox.Config) *sandbox.Server {
 	t.Helper()
 	if cfg.SystemID == "" {
 		cfg.SystemID, cfg.Password = "gw", "pw"
 	}
-	s, err := smsc.New(cfg)
+	s, err := sandbox.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -89,7 +89,7 @@ func ctx10(t *testing.T) context.Context {
 
 func TestSubmitRoundTripsAndReceipts(t *testing.T) {
 	{
-		s := startSMSC(t, smsc.Config{})
+		s := startSMSC(t, sandbox.Config{})
 		rec := newRecorder()
 		c := startClient(t, s.Addr(), rec, nil)
 		texts := []string{
@@ -148,7 +148,7 @@ func TestSubmitRoundTripsAndReceipts(t *testing.T) {
 // TestNoGoroutineLeaks: a bind with traffic, shut down, leaves nothing running.
 func TestNoGoroutineLeaks(t *testing.T) {
 	before := runtime.NumGoroutine()
-	s, err := smsc.New(smsc.Config{SystemID: "gw", Password: "pw"})
+	s, err := sandbox.New(sandbox.Config{SystemID: "gw", Password: "pw"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -180,7 +180,7 @@ func TestNoGoroutineLeaks(t *testing.T) {
 }
 
 func TestMOReassembledAndHandlerErrors(t *testing.T) {
-	s := startSMSC(t, smsc.Config{})
+	s := startSMSC(t, sandbox.Config{})
 	rec := newRecorder()
 	c := startClient(t, s.Addr(), rec, nil)
 	waitBound(t, c)
@@ -203,7 +203,7 @@ func TestMOReassembledAndHandlerErrors(t *testing.T) {
 }
 
 func TestThrottledSubmitsAreRetriedNotDuplicated(t *testing.T) {
-	s := startSMSC(t, smsc.Config{ThrottleEvery: 2})
+	s := startSMSC(t, sandbox.Config{ThrottleEvery: 2})
 	c := startClient(t, s.Addr(), newRecorder(), nil)
 	for i := range 6 {
 		if _, err := c.Submit(ctx10(t), smpp.Submit{Src: "1", Dst: "2", Text: "m" + string(rune('0'+i))}); err != nil {
@@ -224,7 +224,7 @@ func TestThrottledSubmitsAreRetriedNotDuplicated(t *testing.T) {
 }
 
 func TestReconnectAfterSMSCRestart(t *testing.T) {
-	s1, err := smsc.New(smsc.Config{SystemID: "gw", Password: "pw"})
+	s1, err := sandbox.New(sandbox.Config{SystemID: "gw", Password: "pw"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -237,9 +237,9 @@ func TestReconnectAfterSMSCRestart(t *testing.T) {
 	}
 	cancel1()
 	s1.Close()
-	var s2 *smsc.Server
+	var s2 *sandbox.Server
 	for i := 0; i < 50; i++ { // the port may take a moment to be free
-		if s2, err = smsc.New(smsc.Config{Addr: addr, SystemID: "gw", Password: "pw"}); err == nil {
+		if s2, err = sandbox.New(sandbox.Config{Addr: addr, SystemID: "gw", Password: "pw"}); err == nil {
 			break
 		}
 		time.Sleep(50 * time.Millisecond)
@@ -260,7 +260,7 @@ func TestReconnectAfterSMSCRestart(t *testing.T) {
 }
 
 func TestBindErrors(t *testing.T) {
-	s := startSMSC(t, smsc.Config{})
+	s := startSMSC(t, sandbox.Config{})
 	for _, c := range []struct {
 		sys, pw string
 		want    uint32
@@ -295,7 +295,7 @@ func rawSession(t *testing.T, addr string) (*smpp.Session, func()) {
 // TestGarbledPDUs: unknown commands get generic_nack and the session stays
 // usable; an impossible command_length gets generic_nack and a close.
 func TestGarbledPDUs(t *testing.T) {
-	s := startSMSC(t, smsc.Config{})
+	s := startSMSC(t, sandbox.Config{})
 	conn, err := net.Dial("tcp", s.Addr())
 	if err != nil {
 		t.Fatal(err)
@@ -504,7 +504,7 @@ func TestIncompleteMultipartIsHandedOnMarked(t *testing.T) {
 // submits go over the transmitter and the receipts, which an SMSC sends
 // only to receiving binds, reach the handler over the receiver.
 func TestPairBindsTransmitterAndReceiver(t *testing.T) {
-	s := startSMSC(t, smsc.Config{})
+	s := startSMSC(t, sandbox.Config{})
 	rec := newRecorder()
 	c := startClient(t, s.Addr(), rec, func(cfg *smpp.ClientConfig) { cfg.Pair = true })
 	deadline := time.Now().Add(10 * time.Second)

@@ -15,16 +15,16 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/smsgw/smsgw/archive"
-	"github.com/smsgw/smsgw/archive/index"
 	"github.com/smsgw/smsgw/config"
+	"github.com/smsgw/smsgw/directory"
 	"github.com/smsgw/smsgw/filters"
 	"github.com/smsgw/smsgw/gateway/api"
 	"github.com/smsgw/smsgw/gateway/smpp"
 	"github.com/smsgw/smsgw/gateway/smppserver"
-	"github.com/smsgw/smsgw/gateway/smsc"
 	"github.com/smsgw/smsgw/internal/auth"
 	"github.com/smsgw/smsgw/internal/bus"
-	"github.com/smsgw/smsgw/numbers"
+	"github.com/smsgw/smsgw/readmodel"
+	"github.com/smsgw/smsgw/sandbox"
 	"github.com/smsgw/smsgw/sms"
 )
 
@@ -37,13 +37,13 @@ type App struct {
 	log *slog.Logger
 
 	Bus       *bus.Bus
-	Directory *numbers.Directory
+	Directory *directory.Directory
 	Tokens    *auth.Tokens
-	Index     *index.Index
+	Index     *readmodel.Index
 	Ingress   *Ingress
 	Store     archive.Store
 	Chain     *filters.Chain
-	Sandbox   *smsc.Server       // nil when disabled
+	Sandbox   *sandbox.Server    // nil when disabled
 	SMPP      *smppserver.Server // our SMPP server; nil when disabled
 
 	carriers map[string]*smpp.Client
@@ -124,7 +124,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *App, err 
 		return nil, err
 	}
 	a.Ingress = &Ingress{bus: a.Bus, codec: cdc, idem: a.Bus.KV(bus.BucketIdempotency), dir: a.Directory, log: log}
-	if a.Index, err = index.Open(filepath.Join(cfg.DataDir, "index.db")); err != nil {
+	if a.Index, err = readmodel.Open(filepath.Join(cfg.DataDir, "readmodel.db")); err != nil {
 		return nil, err
 	}
 	if a.AdminTokenPath, a.AdminTokenNew, err = a.Tokens.Bootstrap(ctx, cfg.DataDir); err != nil {
@@ -138,7 +138,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *App, err 
 		return e.Department, err
 	})
 	if cfg.Sandbox.Enabled {
-		if a.Sandbox, err = smsc.New(smsc.Config{Addr: cfg.Sandbox.Addr, SystemID: "smsgw", Password: "sandbox", Log: log}); err != nil {
+		if a.Sandbox, err = sandbox.New(sandbox.Config{Addr: cfg.Sandbox.Addr, SystemID: "smsgw", Password: "sandbox", Log: log}); err != nil {
 			return nil, fmt.Errorf("starting sandbox carrier: %w", err)
 		}
 		a.carriers[SandboxCarrier] = smpp.NewClient(smpp.ClientConfig{

@@ -10,9 +10,9 @@ import (
 	"time"
 
 	"github.com/smsgw/smsgw/archive"
-	"github.com/smsgw/smsgw/archive/index"
 	"github.com/smsgw/smsgw/config"
 	"github.com/smsgw/smsgw/internal/testenv"
+	"github.com/smsgw/smsgw/readmodel"
 	"github.com/smsgw/smsgw/sms"
 )
 
@@ -67,7 +67,7 @@ func TestArchiveLogS3(t *testing.T) {
 		ids = append(ids, msg.ID)
 	}
 	for _, id := range ids {
-		waitView(t, a, id, func(v index.View) bool { return v.Archived })
+		waitView(t, a, id, func(v readmodel.View) bool { return v.Archived })
 	}
 	auditID, err := a.Journal().Append(ctx, archive.AuditEntry{Actor: "officer", Action: "search", Params: map[string]string{"q": "card"}, ResultCount: 3})
 	if err != nil {

@@ -6,9 +6,9 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/smsgw/smsgw/directory"
 	"github.com/smsgw/smsgw/gateway/smpp"
 	"github.com/smsgw/smsgw/internal/bus"
-	"github.com/smsgw/smsgw/numbers"
 	"github.com/smsgw/smsgw/sms"
 )
 
@@ -20,7 +20,7 @@ type carrierIn struct {
 	name    string
 	bus     *bus.Bus
 	ingress *Ingress
-	dir     *numbers.Directory
+	dir     *directory.Directory
 	log     *slog.Logger
 }
 
@@ -45,7 +45,7 @@ func (h *carrierIn) HandleDeliver(ctx context.Context, d *smpp.Deliver) error {
 	// The employee holding the number now is recorded with the message. An
 	// unknown or unassigned number is still accepted: the text is archived
 	// and shown as undelivered, never dropped.
-	if n, _, err := h.dir.Number(ctx, to); err == nil && n.State == numbers.StateAssigned {
+	if n, _, err := h.dir.Number(ctx, to); err == nil && n.State == directory.StateAssigned {
 		m.EmployeeID = n.EmployeeID
 	} else if err != nil && sms.KindOf(err) != sms.NotFound {
 		return err // directory unavailable: let the SMSC retry

@@ -6,20 +6,20 @@ import (
 	"sync"
 	"time"
 
+	"github.com/smsgw/smsgw/directory"
 	"github.com/smsgw/smsgw/internal/bus"
-	"github.com/smsgw/smsgw/numbers"
 	"github.com/smsgw/smsgw/sms"
 )
 
 // ConsumerConversations is the durable consumer of ARCHIVED that files
-// every archived message into its conversation (numbers.Conversation).
+// every archived message into its conversation (directory.Conversation).
 const ConsumerConversations = "conversations"
 
 // openDirectory opens the numbers directory with the routing config and
 // the carrier routes numbers may name.
-func (a *App) openDirectory() (*numbers.Directory, error) {
+func (a *App) openDirectory() (*directory.Directory, error) {
 	c := a.cfg.Numbers
-	d, err := numbers.Open(a.Bus, numbers.Config{
+	d, err := directory.Open(a.Bus, directory.Config{
 		OptOutScope: c.OptOutScope, OptOutReply: c.OptOutReply, OptInReply: c.OptInReply, HelpReply: c.HelpReply,
 		WaitMessage: c.WaitMessage, Reprompt: c.Reprompt, Inactivity: c.Inactivity,
 	}, a.log)
@@ -50,7 +50,7 @@ func (a *App) numbersStages(mo *moStage) []stageSpec {
 }
 
 // runSweeper closes idle queue conversations and hands waiting ones to
-// free agents every numbers.sweep_interval, until ctx ends.
+// free agents every directory.sweep_interval, until ctx ends.
 func (a *App) runSweeper(ctx context.Context) {
 	every := a.cfg.Numbers.SweepInterval
 	if every <= 0 {
@@ -77,7 +77,7 @@ func (a *App) runSweeper(ctx context.Context) {
 // into its conversation, so an agent or a successor sees the whole
 // (redacted) history. It runs behind delivery and never holds it up.
 type convStage struct {
-	dir *numbers.Directory
+	dir *directory.Directory
 	log *slog.Logger
 }
 
@@ -97,7 +97,7 @@ func (s *convStage) handle(ctx context.Context, batch []*bus.Msg) {
 			continue
 		}
 		msgs[i] = m
-		k := numbers.ConversationKey(m.BusinessNumber(), m.CustomerNumber())
+		k := directory.ConversationKey(m.BusinessNumber(), m.CustomerNumber())
 		groups[k] = append(groups[k], i)
 	}
 	var wg sync.WaitGroup

@@ -17,8 +17,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/smsgw/smsgw/directory"
 	"github.com/smsgw/smsgw/internal/bus"
-	"github.com/smsgw/smsgw/numbers"
 	"github.com/smsgw/smsgw/sms"
 )
 
@@ -61,7 +61,7 @@ type WebhookPayload struct {
 // backoff) or, without a webhook, their inbox (GET /v1/messages).
 type moStage struct {
 	bus         *bus.Bus
-	dir         *numbers.Directory
+	dir         *directory.Directory
 	client      *http.Client
 	maxAttempts int
 	log         *slog.Logger
@@ -104,11 +104,11 @@ func (s *moStage) deliver(ctx context.Context, in *bus.Msg, m *sms.Message) *sms
 		return nil
 	}
 	if m.EmployeeID == "" {
-		if m.Route == numbers.RouteQueued {
+		if m.Route == directory.RouteQueued {
 			// An agent may have taken the conversation since the text
 			// was routed: then it is theirs.
 			if e, ok := s.agentNow(ctx, m); ok {
-				return settleDelivery(in, s.toEmployee(ctx, e, m, numbers.RouteAgent, in.Deliveries))
+				return settleDelivery(in, s.toEmployee(ctx, e, m, directory.RouteAgent, in.Deliveries))
 			}
 		}
 		// Routed to nobody (yet): held for admins, waiting in a queue,
@@ -124,7 +124,7 @@ func (s *moStage) deliver(ctx context.Context, in *bus.Msg, m *sms.Message) *sms
 		return &ev
 	}
 	e, _, err := s.dir.Employee(ctx, m.EmployeeID)
-	if err == nil && e.State == numbers.EmployeeOffboarded {
+	if err == nil && e.State == directory.EmployeeOffboarded {
 		// Offboarded after the text was accepted: whoever has the
 		// conversation now (the successor) gets it. The archive keeps the
 		// employee who held the number when it arrived.
@@ -149,7 +149,7 @@ func (s *moStage) deliver(ctx context.Context, in *bus.Msg, m *sms.Message) *sms
 // toEmployee delivers m to e: their webhook, or without one their inbox.
 // It returns the delivered event, the failed event once the webhook has
 // failed attempt times (s.maxAttempts in all), or nil to retry later.
-func (s *moStage) toEmployee(ctx context.Context, e numbers.Employee, m *sms.Message, route string, attempt uint64) *sms.Event {
+func (s *moStage) toEmployee(ctx context.Context, e directory.Employee, m *sms.Message, route string, attempt uint64) *sms.Event {
 	if e.WebhookURL == "" {
 		ev := event(m.ID, sms.StatusDelivered, "inbox")
 		return &ev
@@ -179,10 +179,10 @@ func settleDelivery(in *bus.Msg, ev *sms.Event) *sms.Event {
 }
 
 // agentNow is the agent m's queue conversation is open with now, if any.
-func (s *moStage) agentNow(ctx context.Context, m *sms.Message) (numbers.Employee, bool) {
-	c, err := s.dir.Conversation(ctx, numbers.ConversationKey(m.BusinessNumber(), m.CustomerNumber()))
-	if err != nil || c.State != numbers.ConvOpen || c.Agent == "" {
-		return numbers.Employee{}, false
+func (s *moStage) agentNow(ctx context.Context, m *sms.Message) (directory.Employee, bool) {
+	c, err := s.dir.Conversation(ctx, directory.ConversationKey(m.BusinessNumber(), m.CustomerNumber()))
+	if err != nil || c.State != directory.ConvOpen || c.Agent == "" {
+		return directory.Employee{}, false
 	}
 	e, _, err := s.dir.Employee(ctx, c.Agent)
 	return e, err == nil
@@ -190,30 +190,30 @@ func (s *moStage) agentNow(ctx context.Context, m *sms.Message) (numbers.Employe
 
 // successor is who owns m's conversation now, for a text whose recipient
 // was offboarded meanwhile; NotFound when nobody does.
-func (s *moStage) successor(ctx context.Context, m *sms.Message) (numbers.Employee, error) {
-	c, err := s.dir.Conversation(ctx, numbers.ConversationKey(m.BusinessNumber(), m.CustomerNumber()))
+func (s *moStage) successor(ctx context.Context, m *sms.Message) (directory.Employee, error) {
+	c, err := s.dir.Conversation(ctx, directory.ConversationKey(m.BusinessNumber(), m.CustomerNumber()))
 	if err != nil && sms.KindOf(err) != sms.NotFound {
-		return numbers.Employee{}, err
+		return directory.Employee{}, err
 	}
 	if err != nil {
-		c = numbers.Conversation{Business: m.BusinessNumber(), Customer: m.CustomerNumber()}
+		c = directory.Conversation{Business: m.BusinessNumber(), Customer: m.CustomerNumber()}
 	}
 	owner, err := s.dir.Owner(ctx, c)
 	if err != nil {
-		return numbers.Employee{}, err
+		return directory.Employee{}, err
 	}
 	if owner == "" || owner == m.EmployeeID {
-		return numbers.Employee{}, sms.Errorf(sms.NotFound, "no_owner", "nobody owns the conversation")
+		return directory.Employee{}, sms.Errorf(sms.NotFound, "no_owner", "nobody owns the conversation")
 	}
 	e, _, err := s.dir.Employee(ctx, owner)
 	return e, err
 }
 
-func (s *moStage) post(ctx context.Context, e numbers.Employee, m *sms.Message, route string) (int, error) {
+func (s *moStage) post(ctx context.Context, e directory.Employee, m *sms.Message, route string) (int, error) {
 	body, _ := json.Marshal(WebhookPayload{
 		Type: "message.inbound", ID: m.ID, From: m.From.E164(), To: m.To.E164(), Body: m.Body,
 		Verdict: m.Verdict, Findings: m.Findings, At: m.AcceptedAt,
-		Conversation: numbers.ConversationKey(m.BusinessNumber(), m.CustomerNumber()), Route: route, Queue: m.Queue,
+		Conversation: directory.ConversationKey(m.BusinessNumber(), m.CustomerNumber()), Route: route, Queue: m.Queue,
 	})
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, e.WebhookURL, bytes.NewReader(body))
 	if err != nil {

@@ -8,7 +8,7 @@ import (
 	"fmt"
 
 	"github.com/smsgw/smsgw/archive"
-	"github.com/smsgw/smsgw/archive/index"
+	"github.com/smsgw/smsgw/readmodel"
 	"github.com/smsgw/smsgw/sms"
 )
 
@@ -18,7 +18,7 @@ import (
 // one), and audits each export with the bundle's SHA-256.
 type Exporter struct {
 	store   archive.Store
-	idx     *index.Index
+	idx     *readmodel.Index
 	holds   *Holds
 	journal *Journal
 	signer  *archive.Signer
@@ -35,7 +35,7 @@ func (a *App) exporter() *Exporter {
 
 // Export returns the bundle for the messages q selects (every page) or
 // matter holds, and its manifest.
-func (e *Exporter) Export(ctx context.Context, actor string, q *index.Search, matter string) ([]byte, archive.Manifest, error) {
+func (e *Exporter) Export(ctx context.Context, actor string, q *readmodel.Search, matter string) ([]byte, archive.Manifest, error) {
 	ids := map[sms.MessageID]bool{}
 	sel := map[string]string{}
 	if q != nil {

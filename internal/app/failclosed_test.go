@@ -10,9 +10,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/smsgw/smsgw/archive/index"
 	"github.com/smsgw/smsgw/config"
 	"github.com/smsgw/smsgw/internal/bus"
+	"github.com/smsgw/smsgw/readmodel"
 	"github.com/smsgw/smsgw/sms"
 )
 
@@ -38,7 +38,7 @@ func TestFilterFailureFailsClosed(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	v := waitView(t, a, m.ID, func(v index.View) bool { return v.Archived && v.Status == sms.StatusDeadLetter })
+	v := waitView(t, a, m.ID, func(v readmodel.View) bool { return v.Archived && v.Status == sms.StatusDeadLetter })
 	if v.Verdict != sms.VerdictBlocked || v.Body != withheldBody {
 		t.Fatalf("message = %+v, want archived, blocked, body withheld", v)
 	}
@@ -72,7 +72,7 @@ func TestIncompleteTextIsFlagged(t *testing.T) {
 	if err := a.Ingress.Accept(ctx, m); err != nil {
 		t.Fatal(err)
 	}
-	v := waitView(t, a, m.ID, func(v index.View) bool { return v.Archived })
+	v := waitView(t, a, m.ID, func(v readmodel.View) bool { return v.Archived })
 	if v.Body != "first half **** **** **** 1111" {
 		t.Errorf("body = %q", v.Body)
 	}
@@ -85,9 +85,9 @@ func TestIncompleteTextIsFlagged(t *testing.T) {
 	}
 }
 
-func waitView(t *testing.T, a *App, id sms.MessageID, ok func(index.View) bool) index.View {
+func waitView(t *testing.T, a *App, id sms.MessageID, ok func(readmodel.View) bool) readmodel.View {
 	t.Helper()
-	var v index.View
+	var v readmodel.View
 	var err error
 	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {

@@ -7,9 +7,9 @@ import (
 	"sync"
 	"time"
 
-	"github.com/smsgw/smsgw/archive/index"
+	"github.com/smsgw/smsgw/directory"
 	"github.com/smsgw/smsgw/internal/bus"
-	"github.com/smsgw/smsgw/numbers"
+	"github.com/smsgw/smsgw/readmodel"
 	"github.com/smsgw/smsgw/sms"
 )
 
@@ -30,7 +30,7 @@ const handoverMaxLag = 10
 // when the customer wrote again.
 type handoverStage struct {
 	mo  *moStage
-	idx *index.Index
+	idx *readmodel.Index
 	log *slog.Logger
 
 	mu     sync.Mutex
@@ -70,7 +70,7 @@ func (s *handoverStage) handover(ctx context.Context, ev sms.Event, attempt uint
 	if err != nil {
 		return nil, sms.KindOf(err) == sms.NotFound
 	}
-	if c.State != numbers.ConvOpen || c.Agent != agent {
+	if c.State != directory.ConvOpen || c.Agent != agent {
 		return nil, true // moved on since: the next assignment hands over
 	}
 	e, _, err := s.mo.dir.Employee(ctx, agent)
@@ -114,7 +114,7 @@ func (s *handoverStage) handover(ctx context.Context, ev sms.Event, attempt uint
 		}
 		m := v.Message
 		m.Queue = c.Queue
-		out := s.mo.toEmployee(ctx, e, &m, numbers.RouteAgent, attempt)
+		out := s.mo.toEmployee(ctx, e, &m, directory.RouteAgent, attempt)
 		if out == nil {
 			done = false
 			continue
@@ -127,7 +127,7 @@ func (s *handoverStage) handover(ctx context.Context, ev sms.Event, attempt uint
 
 // wasHanded reports whether this node already posted id to an agent: a
 // retried assignment (another text failed) must not post it again while
-// its delivered event is still on the way to the index.
+// its delivered event is still on the way to the readmodel.
 func (s *handoverStage) wasHanded(id sms.MessageID) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -154,7 +154,7 @@ func (s *handoverStage) markHanded(id sms.MessageID) {
 // in a queue (rather than held, answered by a menu, or an opt-out).
 func waitedInQueue(evs []sms.Event) bool {
 	for _, e := range evs {
-		if e.Status == sms.StatusUndelivered && e.Detail == numbers.RouteQueued {
+		if e.Status == sms.StatusUndelivered && e.Detail == directory.RouteQueued {
 			return true
 		}
 	}

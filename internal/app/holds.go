@@ -12,8 +12,8 @@ import (
 	"time"
 
 	"github.com/smsgw/smsgw/archive"
-	"github.com/smsgw/smsgw/archive/index"
 	"github.com/smsgw/smsgw/internal/bus"
+	"github.com/smsgw/smsgw/readmodel"
 	"github.com/smsgw/smsgw/sms"
 )
 
@@ -28,7 +28,7 @@ const maxHoldMessages = 100000
 type Holds struct {
 	kv      *bus.KV
 	store   archive.HoldStore
-	idx     *index.Index
+	idx     *readmodel.Index
 	journal *Journal
 	mu      sync.Mutex // one place/release at a time on this node
 }
@@ -45,7 +45,7 @@ func refKey(seg string) string {
 
 // Place creates a matter holding the messages selected by q (every page)
 // or listed in ids, and holds their segments.
-func (h *Holds) Place(ctx context.Context, actor, name, reason string, q *index.Search, ids []sms.MessageID) (archive.Matter, error) {
+func (h *Holds) Place(ctx context.Context, actor, name, reason string, q *readmodel.Search, ids []sms.MessageID) (archive.Matter, error) {
 	if h.store == nil {
 		return archive.Matter{}, sms.Errorf(sms.Unsupported, "holds_unsupported", "the archive store does not support legal holds")
 	}
@@ -55,7 +55,7 @@ func (h *Holds) Place(ctx context.Context, actor, name, reason string, q *index.
 	m := archive.Matter{ID: sms.NewULID(now), Name: name, Reason: reason, State: "active", CreatedBy: actor, CreatedAt: now,
 		MessageIDs: []string{}, Segments: []string{}}
 	segs := map[string]bool{}
-	add := func(v index.View) error {
+	add := func(v readmodel.View) error {
 		if len(m.MessageIDs) >= maxHoldMessages {
 			return sms.Errorf(sms.Invalid, "hold_too_large", "a matter holds at most %d messages; narrow the query", maxHoldMessages)
 		}

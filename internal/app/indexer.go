@@ -6,15 +6,15 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/smsgw/smsgw/archive/index"
 	"github.com/smsgw/smsgw/internal/bus"
+	"github.com/smsgw/smsgw/readmodel"
 	"github.com/smsgw/smsgw/sms"
 )
 
 // indexer feeds this node's read model from ARCHIVED (messages) and
 // EVENTS (status history). Each node has its own durable consumers.
 type indexer struct {
-	idx  *index.Index
+	idx  *readmodel.Index
 	node string
 	log  *slog.Logger
 }

@@ -11,8 +11,8 @@ import (
 
 	"github.com/oklog/ulid/v2"
 
+	"github.com/smsgw/smsgw/directory"
 	"github.com/smsgw/smsgw/internal/bus"
-	"github.com/smsgw/smsgw/numbers"
 	"github.com/smsgw/smsgw/sms"
 )
 
@@ -25,7 +25,7 @@ type Ingress struct {
 	idem  *bus.KV
 	// dir routes inbound texts and refuses texts to opted-out recipients
 	// (nil: neither, for tests of the bare pipeline).
-	dir *numbers.Directory
+	dir *directory.Directory
 	log *slog.Logger
 }
 
@@ -34,7 +34,7 @@ type Ingress struct {
 //
 // An outbound text to a recipient who opted out (STOP) is refused with
 // sms.OptedOut (code recipient_opted_out) and a "refused" event. An
-// inbound text is routed first (numbers.Directory.RouteInbound: holder,
+// inbound text is routed first (directory.Directory.RouteInbound: holder,
 // agent, queue, menu or held — never refused) and, once it is persisted,
 // the auto-replies the routing asked for are accepted as outbound texts
 // from the business number, through the whole pipeline.
@@ -49,7 +49,7 @@ func (in *Ingress) accept(ctx context.Context, m *sms.Message, checkOptOut bool)
 	if m.AcceptedAt.IsZero() {
 		m.AcceptedAt = time.Now().UTC()
 	}
-	var dec numbers.Decision
+	var dec directory.Decision
 	if in.dir != nil {
 		switch m.Direction {
 		case sms.Outbound:
@@ -66,7 +66,7 @@ func (in *Ingress) accept(ctx context.Context, m *sms.Message, checkOptOut bool)
 				}
 				// Never lose a text over a routing problem: keep it for admins.
 				in.log.Warn("routing failed; text held", "id", m.ID, "code", sms.CodeOf(err), "err", err)
-				dec = numbers.Decision{Route: numbers.RouteHeld}
+				dec = directory.Decision{Route: directory.RouteHeld}
 			}
 			m.EmployeeID, m.Route, m.Queue = dec.EmployeeID, dec.Route, dec.Queue
 		}
@@ -115,7 +115,7 @@ func (in *Ingress) checkOptOut(ctx context.Context, m *sms.Message) error {
 // Replies other than the opt-out confirmation and HELP are not sent to an
 // opted-out customer. A reply that cannot be accepted is logged; the
 // inbound text is already safe.
-func (in *Ingress) sendReplies(ctx context.Context, m *sms.Message, rs []numbers.Reply) {
+func (in *Ingress) sendReplies(ctx context.Context, m *sms.Message, rs []directory.Reply) {
 	for i, r := range rs {
 		// The reply records the employee the text went to (the number's
 		// holder or the conversation's agent), like any message from the number.

@@ -6,8 +6,8 @@ import (
 	"log/slog"
 	"strconv"
 
-	"github.com/smsgw/smsgw/archive/index"
 	"github.com/smsgw/smsgw/internal/bus"
+	"github.com/smsgw/smsgw/readmodel"
 )
 
 // sharedReviews is the index as the API searches it, with supervisory
@@ -17,16 +17,16 @@ import (
 // across nodes. The review is an audit record in the archive first (the
 // API writes it), which is what a reindex restores it from.
 type sharedReviews struct {
-	*index.Index
+	*readmodel.Index
 	bus *bus.Bus
 	log *slog.Logger
 }
 
-func (s sharedReviews) AddReview(ctx context.Context, r index.Review) error {
+func (s sharedReviews) AddReview(ctx context.Context, r readmodel.Review) error {
 	if err := s.Index.AddReview(ctx, r); err != nil {
 		return err
 	}
-	ev := index.ReviewEvent(r)
+	ev := readmodel.ReviewEvent(r)
 	data, _ := json.Marshal(ev)
 	// Two reviews of one message differ by reviewer or time, never both.
 	id := string(r.MessageID) + ".reviewed." + r.Reviewer + "." + strconv.FormatInt(r.At.UnixNano(), 10)

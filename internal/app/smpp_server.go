@@ -12,10 +12,10 @@ import (
 	"time"
 
 	"github.com/smsgw/smsgw/config"
+	"github.com/smsgw/smsgw/directory"
 	"github.com/smsgw/smsgw/gateway/smpp"
 	"github.com/smsgw/smsgw/gateway/smppserver"
 	"github.com/smsgw/smsgw/internal/bus"
-	"github.com/smsgw/smsgw/numbers"
 	"github.com/smsgw/smsgw/sms"
 )
 
@@ -70,7 +70,7 @@ func (a *App) newSMPPServer() (*smppserver.Server, error) {
 			if err != nil {
 				return "", "", err
 			}
-			if num.State != numbers.StateAssigned {
+			if num.State != directory.StateAssigned {
 				return "", num.Carrier, nil
 			}
 			return num.EmployeeID, num.Carrier, nil

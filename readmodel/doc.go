@@ -3,4 +3,4 @@
 // answering "show me this message and its status history" and "list my
 // inbound messages". It holds only redacted bodies and can always be
 // rebuilt from the archive, so losing it loses nothing.
-package index
+package readmodel

@@ -1,4 +1,4 @@
-package smsc
+package sandbox
 
 import (
 	"context"

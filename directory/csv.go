@@ -1,4 +1,4 @@
-package numbers
+package directory
 
 import (
 	"context"

@@ -4,4 +4,4 @@
 // receipts when asked, and can deliver MO texts to a bound ESME. `smsgw
 // serve` runs it on loopback so the gateway works end to end with no
 // carrier; the tests use it as their carrier.
-package smsc
+package sandbox
