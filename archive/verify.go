@@ -1,9 +1,11 @@
 package archive
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"crypto/sha256"
+	"encoding/json"
 	"fmt"
 	"io"
 	"runtime"
@@ -469,6 +471,12 @@ func (v *verifier) scan(ctx context.Context, o object, buf []byte) (*segResult, 
 			return
 		case KindMessage, KindAudit:
 			r.ids = append(r.ids, idRef{id: idKey(sr.Kind, sr.ID), index: int64(sr.Index)})
+		case KindEvent:
+			// Events carry their own id (since event ids were added):
+			// each is archived once, like messages.
+			if id := eventID(sr.Data); id != "" {
+				r.ids = append(r.ids, idRef{id: idKey(sr.Kind, id), index: int64(sr.Index)})
+			}
 		}
 		r.records++
 	})
@@ -766,6 +774,31 @@ func (v *verifier) checkIDs() {
 	}
 }
 
+// eventID reads an event record's event id without decoding the record:
+// Record marshals as {"kind":..,"id":..,"event":{"id":"<event id>",...}.
+// Records written before events had ids have none ("").
+func eventID(rec []byte) string {
+	const mark = `"event":{"id":"`
+	i := bytes.Index(rec, []byte(mark))
+	if i < 0 {
+		return ""
+	}
+	rest := rec[i+len(mark):]
+	j := bytes.IndexByte(rest, '"')
+	if j <= 0 || bytes.IndexByte(rest[:j], '\\') >= 0 {
+		var r struct {
+			Event struct {
+				ID string `json:"id"`
+			} `json:"event"`
+		}
+		if json.Unmarshal(rec, &r) != nil {
+			return ""
+		}
+		return r.Event.ID
+	}
+	return string(rest[:j])
+}
+
 // idKey packs a kind and an id: a ULID's 16 bytes, or (other ids) the
 // first 16 bytes of its SHA-256 with the kind byte upper-cased.
 func idKey(kind, id string) [17]byte {
@@ -786,6 +819,9 @@ func idString(k [17]byte) string {
 		var u [16]byte
 		copy(u[:], k[1:])
 		return formatULID(u)
+	}
+	if k[0] == 'E' {
+		return fmt.Sprintf("(event id, hash %x)", k[1:9])
 	}
 	return fmt.Sprintf("(non-ULID id, hash %x)", k[1:9])
 }

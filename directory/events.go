@@ -31,9 +31,9 @@ func (e *emitter) emitAt(ctx context.Context, id sms.MessageID, st sms.Status, a
 	if e == nil || e.bus == nil {
 		return
 	}
-	ev := sms.Event{MessageID: id, Status: st, At: time.Now().UTC(), Detail: detail, Actor: actor, Attrs: attrs}
-	data, _ := json.Marshal(ev)
 	msgID := string(id) + "." + string(st)
+	ev := sms.Event{ID: msgID, MessageID: id, Status: st, At: time.Now().UTC(), Detail: detail, Actor: actor, Attrs: attrs}
+	data, _ := json.Marshal(ev)
 	var err error
 	for attempt := range 3 {
 		if err = e.bus.Publish(ctx, bus.Out{Subject: bus.SubjEvents + string(st), MsgID: msgID, Data: data}); err == nil {

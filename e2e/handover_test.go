@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/smsgw/smsgw/internal/app"
+	"github.com/smsgw/smsgw/webhook"
 )
 
 // Texts a customer sends while their conversation waits in a queue reach
@@ -16,9 +16,9 @@ import (
 // "agent", the queue named) and marked delivered — not left "undelivered"
 // for an integration that only learns of texts by webhook.
 func TestQueuedTextsHandedToAgent(t *testing.T) {
-	hits := make(chan app.WebhookPayload, 16)
+	hits := make(chan webhook.Payload, 16)
 	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var p app.WebhookPayload
+		var p webhook.Payload
 		if err := json.NewDecoder(r.Body).Decode(&p); err != nil {
 			http.Error(w, "bad payload", 400)
 			return
@@ -65,7 +65,7 @@ func TestQueuedTextsHandedToAgent(t *testing.T) {
 
 	// ann becomes available: the conversation is hers, with both texts.
 	g.mustCall(200, "PUT", "/v1/agents/ann/availability", g.Admin, map[string]bool{"available": true})
-	got := map[string]app.WebhookPayload{}
+	got := map[string]webhook.Payload{}
 	deadline := time.After(60 * time.Second)
 	for len(got) < 2 {
 		select {

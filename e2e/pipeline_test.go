@@ -20,8 +20,8 @@ import (
 	"github.com/minio/minio-go/v7"
 
 	"github.com/smsgw/smsgw/archive"
-	"github.com/smsgw/smsgw/internal/app"
 	"github.com/smsgw/smsgw/internal/testenv"
+	"github.com/smsgw/smsgw/webhook"
 )
 
 const (
@@ -200,7 +200,7 @@ func TestInboundToWebhook(t *testing.T) {
 			http.Error(w, "try later", 503)
 			return
 		}
-		hits <- hit{b, r.Header.Get(app.SignatureHeader)}
+		hits <- hit{b, r.Header.Get(webhook.SignatureHeader)}
 	}))
 	defer hook.Close()
 
@@ -234,7 +234,7 @@ func TestInboundToWebhook(t *testing.T) {
 	if want := hex.EncodeToString(mac.Sum(nil)); !hmac.Equal([]byte(v1), []byte(want)) {
 		t.Errorf("webhook signature %q does not verify (want v1=%s)", h.sig, want)
 	}
-	var p app.WebhookPayload
+	var p webhook.Payload
 	if err := json.Unmarshal(h.body, &p); err != nil {
 		t.Fatal(err)
 	}

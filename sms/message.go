@@ -125,6 +125,14 @@ const (
 	StatusDeadLetter  Status = "dead_letter" // parked after repeated errors; never delivered raw
 	StatusUndelivered Status = "undelivered" // inbound with no employee to deliver to (kept in archive)
 	StatusRefused     Status = "refused"     // not accepted: the recipient opted out (Detail recipient_opted_out)
+	// StatusUnconfirmed: the submit_sm was written to the carrier but never
+	// answered (bind lost, no response in time; Detail says which). The
+	// carrier may have the text; it is not sent again.
+	StatusUnconfirmed Status = "unconfirmed"
+	// StatusResubmitted: the gateway crashed while this text's submit_sm
+	// may have been on the wire; it was submitted once more after the
+	// restart, so the customer may have received it twice.
+	StatusResubmitted Status = "resubmitted_after_crash"
 )
 
 // Directory and routing changes are events too (on EVENTS, archived as the
@@ -175,6 +183,11 @@ func (s Status) Final() bool {
 // (see Actor and Attrs). It never carries a body; only directory events'
 // Attrs may name numbers in full.
 type Event struct {
+	// ID names the event: the same event published or archived twice is
+	// one event (archive verify checks that each id is archived once). It
+	// is set when the event is published: message id, status and detail
+	// for status events.
+	ID        string    `json:"id,omitempty"`
 	MessageID MessageID `json:"message_id"`
 	Status    Status    `json:"status"`
 	At        time.Time `json:"at"`

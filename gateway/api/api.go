@@ -52,8 +52,9 @@ type Config struct {
 	Audit  Auditor
 	Holds  HoldKeeper // nil: no legal hold endpoints
 	Export Exporter   // nil: no export endpoint
-	// Ready reports readiness for /readyz.
-	Ready func() bool
+	// Ready reports readiness for /readyz and the state of each check
+	// ("ok" or why not); nil: always ready.
+	Ready func() (bool, map[string]string)
 	Log   *slog.Logger
 }
 
@@ -92,11 +93,21 @@ func (s *Server) routes() {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
 	s.mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
-		if s.cfg.Ready != nil && !s.cfg.Ready() {
-			writeError(w, sms.Errorf(sms.Unavailable, "not_ready", "not ready"))
+		// For load balancers: 503 takes the node out of rotation while a
+		// dependency it needs to carry a message is down; /healthz (200 while
+		// the process serves) is the liveness probe.
+		if s.cfg.Ready == nil {
+			writeJSON(w, http.StatusOK, map[string]any{"status": "ready"})
 			return
 		}
-		writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+		ok, checks := s.cfg.Ready()
+		if !ok {
+			w.Header().Set("Retry-After", "2")
+			writeJSON(w, http.StatusServiceUnavailable, map[string]any{"status": "not_ready", "checks": checks,
+				"error": map[string]string{"code": "not_ready", "message": "a dependency this node needs is down; see checks"}})
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"status": "ready", "checks": checks})
 	})
 	s.mux.Handle("POST /v1/messages", s.auth(auth.RoleEmployee, s.sendMessage))
 	s.mux.Handle("GET /v1/messages/{id}", s.auth("", s.getMessage))

@@ -1,6 +1,7 @@
 package smpp
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -25,8 +26,13 @@ type ClientConfig struct {
 	Window                         int           // default 64
 	EnquireLink                    time.Duration // default 30s
 	ResponseTimeout                time.Duration // default 10s
-	ReconnectMin, ReconnectMax     time.Duration // default 500ms, 30s
-	RatePerSecond                  float64       // submit_sm per second; 0 = unlimited
+	// SubmitTimeout bounds the wait for a submit_sm_resp once the
+	// submit_sm is on the connection (default 60s). A submit that is not
+	// answered by then, or whose bind is lost first, is not sent again:
+	// Submit reports it with ErrUnconfirmed.
+	SubmitTimeout              time.Duration
+	ReconnectMin, ReconnectMax time.Duration // default 500ms, 30s
+	RatePerSecond              float64       // submit_sm per second; 0 = unlimited
 	// ReassemblyTimeout bounds how long the parts of a concatenated MO wait
 	// for each other (default 10s); then what arrived is delivered marked
 	// incomplete.
@@ -105,6 +111,9 @@ func NewClient(cfg ClientConfig, h Handler) *Client {
 	}
 	if cfg.ReassemblyTimeout <= 0 {
 		cfg.ReassemblyTimeout = 10 * time.Second
+	}
+	if cfg.SubmitTimeout <= 0 {
+		cfg.SubmitTimeout = 60 * time.Second
 	}
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
@@ -257,10 +266,18 @@ func (c *Client) session(ctx context.Context) (*Session, error) {
 	}
 }
 
+// ErrUnconfirmed is returned (wrapped) by Submit when a part of the text
+// was written to the carrier but never answered (the bind was lost, or
+// SubmitTimeout passed): the carrier may have taken it. Such a text must
+// not be submitted again without saying so; SubmitResult holds the ids of
+// the parts that were answered ("" for the others).
+var ErrUnconfirmed = errors.New("submit_sm written but not answered")
+
 // Submit sends a text, split into parts as needed, and returns the
 // carrier's message ID of each part. Throttling answers (ESME_RTHROTTLED,
-// ESME_RMSGQFUL) are retried for the same part with backoff; a lost
-// connection retries the part on the next bind.
+// ESME_RMSGQFUL) are retried for the same part with backoff; a part that
+// never reached the connection waits for the next bind (bounded by ctx).
+// A part that reached the connection is never written again.
 func (c *Client) Submit(ctx context.Context, m Submit) (SubmitResult, error) {
 	bodies, err := TextPDUs(m, byte(c.ref.Add(1)))
 	if err != nil {
@@ -280,10 +297,29 @@ func (c *Client) Submit(ctx context.Context, m Submit) (SubmitResult, error) {
 		}()
 	}
 	wg.Wait()
-	for _, err := range errs {
-		if err != nil {
-			return SubmitResult{}, err
+	var first error
+	sent := 0
+	for _, id := range ids {
+		if id != "" {
+			sent++
 		}
+	}
+	for _, err := range errs {
+		if err == nil {
+			continue
+		}
+		if errors.Is(err, ErrUnconfirmed) {
+			return SubmitResult{MessageIDs: ids}, err
+		}
+		first = cmp.Or(first, err)
+	}
+	if first != nil && sent > 0 {
+		// Some parts reached the carrier, others never did: sending the
+		// text again would repeat the parts it has.
+		return SubmitResult{MessageIDs: ids}, fmt.Errorf("%w: %d of %d parts accepted, then: %w", ErrUnconfirmed, sent, len(ids), first)
+	}
+	if first != nil {
+		return SubmitResult{}, first
 	}
 	return SubmitResult{MessageIDs: ids}, nil
 }
@@ -300,15 +336,16 @@ func (c *Client) submitPart(ctx context.Context, body []byte) (string, error) {
 		if err != nil {
 			return "", err
 		}
-		resp, err := s.Request(ctx, SubmitSM, body)
+		resp, err := s.RequestWithin(ctx, SubmitSM, body, c.cfg.SubmitTimeout)
 		if err != nil {
-			if ctx.Err() != nil {
-				return "", sms.Wrap(sms.Unavailable, "carrier_timeout", "carrier did not answer in time", err)
+			if errors.Is(err, ErrUnanswered) {
+				c.log.Warn("submit_sm not answered; it is not sent again", "err", err)
+				return "", sms.Wrap(sms.Unavailable, "carrier_unconfirmed", "carrier did not answer a submit it may have taken", fmt.Errorf("%w: %w", ErrUnconfirmed, err))
 			}
 			if errors.Is(err, ErrClosed) {
-				continue // the connection dropped: try on the next bind
+				continue // never written: try on the next bind
 			}
-			return "", sms.Wrap(sms.Unavailable, "carrier_timeout", "carrier did not answer", err)
+			return "", sms.Wrap(sms.Unavailable, "carrier_timeout", "carrier not reachable in time", err)
 		}
 		switch resp.Status {
 		case ESME_ROK:

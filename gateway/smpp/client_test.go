@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"runtime"
@@ -237,6 +238,12 @@ func TestReconnectAfterSMSCRestart(t *testing.T) {
 	}
 	cancel1()
 	s1.Close()
+	// A submit written to a connection the SMSC has closed, before the
+	// client noticed, is unconfirmed and never resent (see
+	// TestUnansweredSubmitIsNotResent); this test is about reconnecting.
+	for c.Bound() {
+		time.Sleep(5 * time.Millisecond)
+	}
 	var s2 *sandbox.Server
 	for i := 0; i < 50; i++ { // the port may take a moment to be free
 		if s2, err = sandbox.New(sandbox.Config{Addr: addr, SystemID: "gw", Password: "pw"}); err == nil {
@@ -530,5 +537,72 @@ func TestPairBindsTransmitterAndReceiver(t *testing.T) {
 	}
 	if d := rec.next(t); d.IsReceipt || d.Text != "hello pair" {
 		t.Errorf("got %+v, want the MO", d)
+	}
+}
+
+// A submit_sm that reached the SMSC but was never answered (the SMSC
+// dropped the bind) is reported as unconfirmed and is not written again
+// on the next bind: a second submit_sm would be a second text.
+func TestUnansweredSubmitIsNotResent(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	var mu sync.Mutex
+	submits := map[int][]string{} // connection number -> texts received
+	conns := 0
+	go func() {
+		for {
+			conn, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns++
+			n := conns
+			mu.Unlock()
+			var sess *smpp.Session
+			sess = smpp.NewSession(conn, smpp.SessionConfig{Handle: func(ctx context.Context, req *smpp.PDU) *smpp.PDU {
+				switch req.ID {
+				case smpp.BindTransceiver:
+					return &smpp.PDU{ID: smpp.BindTransceiverResp, Body: []byte("smsc\x00")}
+				case smpp.SubmitSM:
+					sm, _ := smpp.ParseSM(req.Body)
+					mu.Lock()
+					submits[n] = append(submits[n], string(sm.ShortMessage))
+					mu.Unlock()
+					if n == 1 {
+						sess.Close() // took it, never answers
+						return nil
+					}
+					return &smpp.PDU{ID: smpp.SubmitSMResp, Body: []byte(fmt.Sprintf("id%d\x00", len(submits[n])))}
+				}
+				return nil
+			}})
+			go func() { _ = sess.Run(context.Background()) }()
+		}
+	}()
+	c := startClient(t, ln.Addr().String(), newRecorder(), nil)
+	_, err = c.Submit(ctx10(t), smpp.Submit{Src: "1", Dst: "2", Text: "first"})
+	if !errors.Is(err, smpp.ErrUnconfirmed) {
+		t.Fatalf("Submit on a bind dropped before the answer: err = %v, want ErrUnconfirmed", err)
+	}
+	// The next text goes out on the next bind (positive signal), and the
+	// first is not among what that bind received.
+	res, err := c.Submit(ctx10(t), smpp.Submit{Src: "1", Dst: "2", Text: "second"})
+	if err != nil {
+		t.Fatalf("Submit after rebind: %v", err)
+	}
+	if len(res.MessageIDs) != 1 {
+		t.Fatalf("second submit ids = %v", res.MessageIDs)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if got := submits[1]; len(got) != 1 || got[0] != "first" {
+		t.Errorf("first bind received %q, want [first]", got)
+	}
+	if got := submits[2]; len(got) != 1 || got[0] != "second" {
+		t.Errorf("second bind received %q, want only [second] (the unanswered text must not be resent)", got)
 	}
 }

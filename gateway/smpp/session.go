@@ -17,6 +17,12 @@ import (
 // ErrClosed is returned for requests on a closed session.
 var ErrClosed = errors.New("smpp session closed")
 
+// ErrUnanswered is returned (wrapped) for a request that was handed to the
+// connection but never answered: the session closed or the response
+// timeout passed. The peer may or may not have acted on it, so a caller
+// must not simply send it again (a second submit_sm is a second text).
+var ErrUnanswered = errors.New("smpp request sent but not answered")
+
 // SessionConfig tunes a session. Zero values take the defaults.
 type SessionConfig struct {
 	// Window bounds our outstanding requests; Request waits for a free
@@ -197,8 +203,27 @@ func (s *Session) Respond(req *PDU, id, status uint32, body []byte) error {
 
 // Request sends a request and waits for its response: the PDU with the
 // matching response command_id (or generic_nack) and sequence number. A
-// non-zero command_status is returned as the PDU, not as an error.
+// non-zero command_status is returned as the PDU, not as an error. ctx
+// bounds the whole call; see RequestWithin for requests whose answer must
+// not be given up on.
 func (s *Session) Request(ctx context.Context, id uint32, body []byte) (*PDU, error) {
+	return s.request(ctx, id, body, s.cfg.ResponseTimeout, true)
+}
+
+// RequestWithin is Request, except that once the PDU is handed to the
+// connection ctx no longer applies: the wait for the answer is bounded by
+// timeout (0: the session's ResponseTimeout) and the session alone, so a
+// response is never abandoned because a caller's deadline passed. Errors
+// after that point wrap ErrUnanswered; errors before it (no window slot in
+// time, session closed) mean the peer never saw the request.
+func (s *Session) RequestWithin(ctx context.Context, id uint32, body []byte, timeout time.Duration) (*PDU, error) {
+	if timeout <= 0 {
+		timeout = s.cfg.ResponseTimeout
+	}
+	return s.request(ctx, id, body, timeout, false)
+}
+
+func (s *Session) request(ctx context.Context, id uint32, body []byte, timeout time.Duration, ctxAfterSend bool) (*PDU, error) {
 	select {
 	case s.window <- struct{}{}:
 	case <-ctx.Done():
@@ -227,22 +252,26 @@ func (s *Session) Request(ctx context.Context, id uint32, body []byte) (*PDU, er
 		forget()
 		return nil, err
 	}
-	t := time.NewTimer(s.cfg.ResponseTimeout)
+	t := time.NewTimer(timeout)
 	defer t.Stop()
+	var ctxDone <-chan struct{}
+	if ctxAfterSend {
+		ctxDone = ctx.Done()
+	}
 	select {
 	case resp, ok := <-c.ch:
 		if !ok {
-			return nil, ErrClosed
+			return nil, fmt.Errorf("%s seq %d: %w (%w)", CommandName(id), seq, ErrUnanswered, ErrClosed)
 		}
 		return resp, nil
 	case <-t.C:
 		forget()
-		return nil, fmt.Errorf("%s seq %d: no response within %s", CommandName(id), seq, s.cfg.ResponseTimeout)
-	case <-ctx.Done():
+		return nil, fmt.Errorf("%s seq %d: %w: no response within %s", CommandName(id), seq, ErrUnanswered, timeout)
+	case <-ctxDone:
 		forget()
-		return nil, ctx.Err()
+		return nil, fmt.Errorf("%s seq %d: %w (%w)", CommandName(id), seq, ErrUnanswered, ctx.Err())
 	case <-s.done:
-		return nil, ErrClosed
+		return nil, fmt.Errorf("%s seq %d: %w (%w)", CommandName(id), seq, ErrUnanswered, ErrClosed)
 	}
 }
 

@@ -23,6 +23,7 @@ import (
 	"github.com/smsgw/smsgw/gateway/smppserver"
 	"github.com/smsgw/smsgw/internal/auth"
 	"github.com/smsgw/smsgw/internal/bus"
+	"github.com/smsgw/smsgw/pipeline"
 	"github.com/smsgw/smsgw/readmodel"
 	"github.com/smsgw/smsgw/sandbox"
 	"github.com/smsgw/smsgw/sms"
@@ -50,6 +51,7 @@ type App struct {
 	httpLn   net.Listener
 	httpSrv  *http.Server
 	alog     *archiveLog // the archive's Merkle log: segment writers and checkpointer
+	ready    readiness
 
 	// AdminTokenPath is where the bootstrap admin token is; AdminTokenNew
 	// says whether this start created it.
@@ -218,7 +220,7 @@ func (a *App) apiHandler() http.Handler {
 			_, err := a.Journal().Append(ctx, e)
 			return err
 		},
-		Ready: a.Bus.Healthy,
+		Ready: a.ready.Ready,
 		Log:   a.log,
 	}
 	if a.Sandbox != nil {
@@ -283,13 +285,6 @@ func (a *App) Run(ctx context.Context) error {
 			}
 		}()
 	}
-	ids := a.Bus.KV(bus.BucketCarrierIDs)
-	fs := &filterStage{bus: a.Bus, codec: a.Ingress.codec, chain: a.Chain, maxDeliver: a.cfg.Pipeline.MaxDeliver, log: a.log.With("stage", "filter")}
-	as := &archiveStage{bus: a.Bus, alog: a.alog, maxRecords: a.cfg.Archive.SegmentMaxRecords, maxAge: a.cfg.Archive.SegmentMaxAge, log: a.log.With("stage", "archive")}
-	mt := &mtStage{bus: a.Bus, carriers: carriers, defaultCarrier: a.defaultCarrier(), ids: ids, maxDeliver: a.cfg.Pipeline.MaxDeliver, log: a.log.With("stage", "deliver-mt")}
-	mo := &moStage{bus: a.Bus, dir: a.Directory, client: &http.Client{Timeout: a.cfg.Webhook.Timeout}, maxAttempts: a.cfg.Webhook.MaxAttempts, log: a.log.With("stage", "deliver-mo")}
-	rs := &receiptStage{bus: a.Bus, ids: ids, receiptWait: a.cfg.Pipeline.ReceiptWait, log: a.log.With("stage", "receipts")}
-	ix := &indexer{idx: a.Index, node: a.cfg.Node, log: a.log.With("stage", "index")}
 	smppDone := make(chan struct{})
 	smppCtx, stopSMPP := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopSMPP()
@@ -308,27 +303,21 @@ func (a *App) Run(ctx context.Context) error {
 			carriers[name] = c
 		}
 	}
-	stages := []stageSpec{
-		{fs.config(), fs.handle}, {as.config(), as.handle}, {mt.config(), mt.handle}, {mo.config(), mo.handle},
-		{rs.config(), rs.handle}, {ix.messagesConfig(), ix.handleMessages}, {ix.eventsConfig(), ix.handleEvents},
-	}
-	stages = append(stages, a.archiveStages()...)
+	stages := a.flow(carriers)
 	stageWG.Add(1)
 	go func() { defer stageWG.Done(); a.alog.runCheckpointer(stageCtx) }()
-	if a.SMPP != nil {
-		stages = append(stages, a.smppStages()...)
-	}
-	stages = append(stages, a.numbersStages(mo)...)
 	stageWG.Add(1)
 	go func() { defer stageWG.Done(); a.runSweeper(stageCtx) }()
+	stageWG.Add(1)
+	go func() { defer stageWG.Done(); a.runProbes(stageCtx) }()
 	stageWG.Add(1)
 	go func() { defer stageWG.Done(); a.runHoldSync(stageCtx) }()
 	for _, st := range stages {
 		stageWG.Add(1)
 		go func() {
 			defer stageWG.Done()
-			if err := a.Bus.Consume(stageCtx, st.cfg, st.h); err != nil {
-				fail <- fmt.Errorf("stage %s: %w", st.cfg.Durable, err)
+			if err := pipeline.Run(stageCtx, a.Bus, st, a.log); err != nil {
+				fail <- fmt.Errorf("stage %s: %w", st.Name, err)
 			}
 		}()
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/smsgw/smsgw/archive"
 	"github.com/smsgw/smsgw/internal/bus"
+	"github.com/smsgw/smsgw/pipeline"
 	"github.com/smsgw/smsgw/sms"
 )
 
@@ -31,62 +32,51 @@ type archiveStage struct {
 	log        *slog.Logger
 }
 
-func (s *archiveStage) config() bus.StageConfig {
-	return bus.StageConfig{
-		Stream: bus.StreamFiltered, Durable: bus.ConsumerArchive,
+func (s *archiveStage) stage() pipeline.Stage {
+	return pipeline.Stage{Name: bus.ConsumerArchive, Stream: bus.StreamFiltered, Outputs: []string{bus.StreamArchived, bus.StreamEvents},
+		Handle: s.handle,
 		// Never give up on archiving: a store outage must hold messages
 		// back, not drop them.
-		MaxDeliver: -1,
-		Batch:      s.maxRecords, MaxWait: s.maxAge, MaxAckPending: max(2*s.maxRecords, 4096),
-	}
+		Batch: s.maxRecords, MaxWait: s.maxAge, MaxAckPending: max(2*s.maxRecords, 4096)}
 }
 
-func (s *archiveStage) handle(ctx context.Context, batch []*bus.Msg) {
+func (s *archiveStage) handle(ctx context.Context, batch []*bus.Msg) []pipeline.Result {
 	now := time.Now().UTC()
+	res := make([]pipeline.Result, len(batch))
 	recs := make([]pendingRecord, 0, len(batch))
 	msgs := make([]*sms.Message, 0, len(batch))
-	for _, in := range batch {
+	at := make([]int, 0, len(batch)) // recs[j] is batch[at[j]]
+	for i, in := range batch {
 		m, err := decodeMessage(in.Data)
 		if err != nil || m.ID == "" {
 			s.log.Error("undecodable filtered message parked", "err", err)
-			s.bus.Publish(ctx, deadOut("archive", "", in, "undecodable"))
-			_ = in.Term()
+			res[i] = pipeline.Result{Outcome: pipeline.Dead, Code: "undecodable"}
 			continue
 		}
 		m.ArchivedAt = now
 		recs = append(recs, pendingRecord{in: in, dedupe: string(m.ID),
 			rec: archive.Record{Kind: archive.KindMessage, ID: m.ID, Message: m, ArchivedAt: now}})
-		msgs = append(msgs, m)
+		msgs, at = append(msgs, m), append(at, i)
 	}
 	segs, _ := s.alog.archiveBatch(ctx, archive.SourceMessages, recs, now, func(key string, r *pendingRecord) {
 		r.rec.Message.Segment = key
 	}, nil)
-	outs := make([]bus.Out, 0, len(msgs))
-	var ins []*bus.Msg
-	var archived []*sms.Message
-	for i, m := range msgs {
-		if segs[i] == "" {
-			_ = recs[i].in.Nak(2 * time.Second)
+	for j, m := range msgs {
+		i := at[j]
+		if segs[j] == "" {
+			// Not in the archive: never forwarded (guarantee 2).
+			res[i] = pipeline.Result{Outcome: pipeline.Retry, Delay: 2 * time.Second, ID: m.ID}
 			continue
 		}
-		if m.Segment != segs[i] {
+		if m.Segment != segs[j] {
 			// Archived by an earlier delivery.
-			m.Segment = segs[i]
+			m.Segment = segs[j]
 			m.ArchivedAt = m.ID.Time() // not known exactly any more; the record has it
 		}
 		data, _ := json.Marshal(m)
-		outs = append(outs, bus.Out{Subject: bus.SubjArchived + string(m.Direction), MsgID: string(m.ID), Data: data})
-		ins, archived = append(ins, recs[i].in), append(archived, m)
+		res[i] = pipeline.Result{ID: m.ID,
+			Out:    []bus.Out{{Subject: bus.SubjArchived + string(m.Direction), MsgID: string(m.ID), Data: data}},
+			Events: []sms.Event{pipeline.Event(m.ID, sms.StatusArchived, "")}}
 	}
-	errs := s.bus.PublishBatch(ctx, outs)
-	var evs []sms.Event
-	for i, in := range ins {
-		if errs[i] != nil {
-			_ = in.Nak(time.Second)
-			continue
-		}
-		_ = in.Ack()
-		evs = append(evs, event(archived[i].ID, sms.StatusArchived, ""))
-	}
-	emit(ctx, s.bus, evs...)
+	return res
 }

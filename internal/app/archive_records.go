@@ -12,6 +12,7 @@ import (
 
 	"github.com/smsgw/smsgw/archive"
 	"github.com/smsgw/smsgw/internal/bus"
+	"github.com/smsgw/smsgw/pipeline"
 	"github.com/smsgw/smsgw/sms"
 )
 
@@ -36,39 +37,54 @@ type recordStage struct {
 	// sequence (see archiveLog.archiveBatch).
 	sameRecord func(stored, incoming *archive.Record) bool
 	log        *slog.Logger
+	written    string // the segment the last batch wrote (handle and release run one after the other)
 }
 
-func (s *recordStage) config() bus.StageConfig {
-	return bus.StageConfig{Stream: s.stream, Durable: s.durable, MaxDeliver: -1,
+func (s *recordStage) stage() pipeline.Stage {
+	st := pipeline.Stage{Name: s.durable, Stream: s.stream, Handle: s.handle,
 		Batch: s.maxRecords, MaxWait: s.maxAge, MaxAckPending: max(2*s.maxRecords, 4096)}
+	if s.sameRecord != nil {
+		st.Acked = s.release
+	}
+	return st
 }
 
-func (s *recordStage) handle(ctx context.Context, batch []*bus.Msg) {
+func (s *recordStage) handle(ctx context.Context, batch []*bus.Msg) []pipeline.Result {
 	now := time.Now().UTC()
+	res := make([]pipeline.Result, len(batch))
 	recs := make([]pendingRecord, 0, len(batch))
-	for _, in := range batch {
+	at := make([]int, 0, len(batch))
+	for i, in := range batch {
 		rec, key, err := s.decode(in, now)
 		if err != nil {
 			// Not archivable as a record: report, never loop on it.
 			s.log.Error("undecodable record not archived", "stream", s.stream, "subject", in.Subject, "err", err)
-			_ = in.Term()
+			res[i] = pipeline.Result{Outcome: pipeline.Dead, Code: "undecodable"}
 			continue
 		}
-		recs = append(recs, pendingRecord{in: in, rec: rec, dedupe: key})
+		recs, at = append(recs, pendingRecord{in: in, rec: rec, dedupe: key}), append(at, i)
 	}
 	segs, written := s.alog.archiveBatch(ctx, s.source, recs, now, nil, s.sameRecord)
-	for i, seg := range segs {
+	s.written = written
+	for j, seg := range segs {
 		if seg == "" {
-			_ = recs[i].in.Nak(2 * time.Second)
-		} else {
-			_ = recs[i].in.Ack()
+			res[at[j]] = pipeline.Result{Outcome: pipeline.Retry, Delay: 2 * time.Second}
 		}
 	}
-	if written != "" && s.sameRecord != nil {
-		// The acks left before this request on the same connection.
-		if err := s.alog.release(ctx, written); err != nil {
-			s.log.Warn("releasing archived segment failed; it stays in the archive log head until its TTL", "segment", written, "err", err)
-		}
+	return res
+}
+
+// release drops the stream sequences kept in the archive log head for the
+// segment just written, once the server has confirmed the acks of its
+// records: from then on they cannot be redelivered.
+func (s *recordStage) release(ctx context.Context) {
+	written := s.written
+	s.written = ""
+	if written == "" {
+		return
+	}
+	if err := s.alog.release(ctx, written); err != nil {
+		s.log.Warn("releasing archived segment failed; it stays in the archive log head until its TTL", "segment", written, "err", err)
 	}
 }
 
@@ -94,15 +110,20 @@ func sameEvent(stored, incoming *archive.Record) bool {
 	return bytes.Equal(a, b)
 }
 
-// decodeEventRecord: an event's dedupe key within a batch is the hash of
-// its bytes (the same event twice in one batch is one record).
+// decodeEventRecord: an event's dedupe key within a batch is its id (the
+// same event twice in one batch is one record); events published before
+// events had ids fall back to the hash of their bytes.
 func decodeEventRecord(in *bus.Msg, now time.Time) (archive.Record, string, error) {
 	var e sms.Event
 	if err := json.Unmarshal(in.Data, &e); err != nil {
 		return archive.Record{}, "", fmt.Errorf("decoding event: %w", err)
 	}
-	sum := sha256.Sum256(in.Data)
-	return archive.Record{Kind: archive.KindEvent, ID: e.MessageID, Event: &e, ArchivedAt: now}, "ev." + hex.EncodeToString(sum[:16]), nil
+	key := "ev." + e.ID
+	if e.ID == "" {
+		sum := sha256.Sum256(in.Data)
+		key = "ev." + hex.EncodeToString(sum[:16])
+	}
+	return archive.Record{Kind: archive.KindEvent, ID: e.MessageID, Event: &e, ArchivedAt: now}, key, nil
 }
 
 func decodeJournalRecord(in *bus.Msg, now time.Time) (archive.Record, string, error) {
@@ -171,7 +192,7 @@ func validKVToken(s string) bool {
 
 // archiveStages are the archive stages besides the message stage: events
 // and journal entries into the log.
-func (a *App) archiveStages() []stageSpec {
+func (a *App) archiveStages() []pipeline.Stage {
 	es, js := a.eventArchiveStage(), a.journalArchiveStage()
-	return []stageSpec{{es.config(), es.handle}, {js.config(), js.handle}}
+	return []pipeline.Stage{es.stage(), js.stage()}
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/smsgw/smsgw/directory"
 	"github.com/smsgw/smsgw/internal/bus"
+	"github.com/smsgw/smsgw/pipeline"
 	"github.com/smsgw/smsgw/sms"
 )
 
@@ -42,13 +43,6 @@ func (a *App) openDirectory() (*directory.Directory, error) {
 	return d, nil
 }
 
-// numbersStages are the stages of business-number routing.
-func (a *App) numbersStages(mo *moStage) []stageSpec {
-	cs := &convStage{dir: a.Directory, log: a.log.With("stage", "conversations")}
-	hs := &handoverStage{mo: mo, idx: a.Index, log: a.log.With("stage", "handover")}
-	return []stageSpec{{cs.config(), cs.handle}, {hs.config(), hs.handle}}
-}
-
 // runSweeper closes idle queue conversations and hands waiting ones to
 // free agents every directory.sweep_interval, until ctx ends.
 func (a *App) runSweeper(ctx context.Context) {
@@ -81,11 +75,12 @@ type convStage struct {
 	log *slog.Logger
 }
 
-func (s *convStage) config() bus.StageConfig {
-	return bus.StageConfig{Stream: bus.StreamArchived, Durable: ConsumerConversations, MaxDeliver: -1, Batch: 256, MaxAckPending: 4096}
+func (s *convStage) stage() pipeline.Stage {
+	return pipeline.Stage{Name: ConsumerConversations, Stream: bus.StreamArchived, Handle: s.handle, Batch: 256, MaxAckPending: 4096}
 }
 
-func (s *convStage) handle(ctx context.Context, batch []*bus.Msg) {
+func (s *convStage) handle(ctx context.Context, batch []*bus.Msg) []pipeline.Result {
+	res := make([]pipeline.Result, len(batch))
 	// The messages of one conversation are filed in one write;
 	// conversations in parallel.
 	groups := map[string][]int{}
@@ -93,7 +88,7 @@ func (s *convStage) handle(ctx context.Context, batch []*bus.Msg) {
 	for i, in := range batch {
 		m, err := decodeMessage(in.Data)
 		if err != nil {
-			_ = in.Term()
+			res[i] = pipeline.Result{Outcome: pipeline.Dead, Code: "undecodable"}
 			continue
 		}
 		msgs[i] = m
@@ -116,17 +111,15 @@ func (s *convStage) handle(ctx context.Context, batch []*bus.Msg) {
 			if k := sms.KindOf(err); err != nil && (k == sms.Unavailable || k == sms.Conflict || k == sms.Internal) {
 				s.log.Warn("filing messages into their conversation failed; will retry", "id", ms[0].ID, "n", len(ms), "err", err)
 				for _, i := range idx {
-					_ = batch[i].Nak(backoff(batch[i].Deliveries))
+					res[i].Outcome = pipeline.Retry
 				}
 				return
 			}
 			if err != nil {
 				s.log.Warn("messages have no conversation", "id", ms[0].ID, "code", sms.CodeOf(err))
 			}
-			for _, i := range idx {
-				_ = batch[i].Ack()
-			}
 		}()
 	}
 	wg.Wait()
+	return res
 }

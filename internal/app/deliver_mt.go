@@ -1,8 +1,10 @@
 package app
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"strings"
 	"sync"
@@ -10,6 +12,7 @@ import (
 
 	"github.com/smsgw/smsgw/gateway/smpp"
 	"github.com/smsgw/smsgw/internal/bus"
+	"github.com/smsgw/smsgw/pipeline"
 	"github.com/smsgw/smsgw/sms"
 )
 
@@ -18,21 +21,51 @@ type Carrier interface {
 	Submit(ctx context.Context, m smpp.Submit) (smpp.SubmitResult, error)
 }
 
-var _ Carrier = (*smpp.Client)(nil)
+// boundCarrier is a carrier that can say whether it is bound now: the MT
+// stage records a submit intent only when the text can go out at once.
+type boundCarrier interface {
+	Bound() bool
+}
 
-// carrierRef is stored in carrier_ids under "<carrier>.<id>" so a receipt
-// finds its message, and under "msg.<message id>" so a redelivered message
-// that was already submitted is not submitted twice.
+var (
+	_ Carrier      = (*smpp.Client)(nil)
+	_ boundCarrier = (*smpp.Client)(nil)
+)
+
+// Submit states recorded under "msg.<message id>" in carrier_ids.
+const (
+	submitIntent      = "intent"      // written before submit_sm; Attempt counts them
+	submitSent        = "sent"        // the carrier answered; IDs are its message ids
+	submitUnconfirmed = "unconfirmed" // written, never answered; not sent again
+)
+
+// carrierRef is stored in carrier_ids under "c.<carrier>.<id>" so a
+// receipt finds its message, and under "msg.<message id>" (with State) so
+// a redelivered message is never submitted twice without it being known.
 type carrierRef struct {
 	MessageID sms.MessageID `json:"message_id"`
 	Part      int           `json:"part"`
 	Parts     int           `json:"parts"`
 	Carrier   string        `json:"carrier"`
 	IDs       []string      `json:"ids,omitempty"`
+	State     string        `json:"state,omitempty"` // "" (written before states existed) means sent
+	Attempt   int           `json:"attempt,omitempty"`
 }
 
 // mtStage consumes ARCHIVED outbound messages and submits them to their
 // carrier. Blocked messages are archived but never submitted.
+//
+// At most one submit_sm per message, except across a crash (issue 12):
+//   - before a submit, an intent is recorded (msg.<id>, state intent);
+//   - after the answer, the carrier's ids (state sent) and the sent event;
+//   - a submit written but never answered (bind lost, SubmitTimeout) is
+//     recorded unconfirmed, with an unconfirmed event, and not sent again;
+//   - a redelivered message with a sent record is only acked (its sent
+//     event re-published, which JetStream deduplicates); with an intent and
+//     no answer, the node that handled it died with the submit possibly on
+//     the wire: it is submitted once more, and a resubmitted_after_crash
+//     event says so; an intent from that second attempt too ends unconfirmed;
+//   - a copy of a message this node is submitting right now waits.
 type mtStage struct {
 	bus            *bus.Bus
 	carriers       map[string]Carrier
@@ -40,13 +73,14 @@ type mtStage struct {
 	ids            *bus.KV
 	maxDeliver     int
 	log            *slog.Logger
+
+	mu       sync.Mutex
+	inflight map[sms.MessageID]bool
 }
 
-func (s *mtStage) config() bus.StageConfig {
-	return bus.StageConfig{
-		Stream: bus.StreamArchived, Durable: bus.ConsumerDeliverMT, Filter: []string{bus.SubjArchivedOut},
-		MaxDeliver: -1, Batch: 512, MaxAckPending: 4096,
-	}
+func (s *mtStage) stage() pipeline.Stage {
+	return pipeline.Stage{Name: bus.ConsumerDeliverMT, Stream: bus.StreamArchived, Filter: []string{bus.SubjArchivedOut},
+		Outputs: []string{bus.StreamEvents, bus.StreamDead}, Handle: s.handle, Batch: 512, MaxAckPending: 4096}
 }
 
 // normalizeCarrierID makes IDs comparable: trimmed, lower-case, without
@@ -64,6 +98,8 @@ func carrierKey(carrier, id string) string {
 	return "c." + kvSafe(carrier) + "." + kvSafe(normalizeCarrierID(id))
 }
 
+func submitKey(id sms.MessageID) string { return "msg." + string(id) }
+
 // kvSafe maps a string to KV-key-safe characters (letters, digits, -, _, =).
 func kvSafe(s string) string {
 	return strings.Map(func(r rune) rune {
@@ -74,111 +110,223 @@ func kvSafe(s string) string {
 	}, s)
 }
 
-func (s *mtStage) handle(ctx context.Context, batch []*bus.Msg) {
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	var evs []sms.Event
-	var outs []bus.Out
-	for _, in := range batch {
+// mtJob is one message of a batch on its way to a carrier.
+type mtJob struct {
+	i       int
+	m       *sms.Message
+	name    string
+	c       Carrier
+	attempt int
+}
+
+func (s *mtStage) handle(ctx context.Context, batch []*bus.Msg) []pipeline.Result {
+	res := make([]pipeline.Result, len(batch))
+	var jobs []mtJob
+	for i, in := range batch {
 		m, err := decodeMessage(in.Data)
 		if err != nil {
 			s.log.Error("undecodable archived message parked", "err", err)
-			s.bus.Publish(ctx, deadOut("deliver-mt", "", in, "undecodable"))
-			_ = in.Term()
+			res[i] = pipeline.Result{Outcome: pipeline.Dead, Code: "undecodable"}
 			continue
 		}
+		res[i].ID = m.ID
 		if m.Verdict == sms.VerdictBlocked || m.Direction != sms.Outbound {
-			_ = in.Ack()
 			continue
 		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			ev, dead := s.deliver(ctx, in, m)
+		name := cmp.Or(m.Carrier, s.defaultCarrier)
+		c, ok := s.carriers[name]
+		if !ok {
+			s.log.Error("no such carrier route; message failed", "id", m.ID, "carrier", name)
+			res[i].Events = []sms.Event{pipeline.Event(m.ID, sms.StatusFailed, "no_route")}
+			continue
+		}
+		if !s.claim(m.ID) {
+			// This node is submitting another copy right now.
+			res[i] = pipeline.Result{Outcome: pipeline.Retry, Delay: 5 * time.Second, ID: m.ID}
+			continue
+		}
+		attempt := 1
+		if in.Deliveries > 1 {
+			r, next, done := s.resume(ctx, m, name)
+			if done {
+				s.release(m.ID)
+				r.ID = m.ID
+				res[i] = r
+				continue
+			}
+			attempt = next
+		}
+		if bc, ok := c.(boundCarrier); ok && !bc.Bound() {
+			// Not bound: nothing is recorded; the text waits on the stream.
+			s.release(m.ID)
+			res[i] = pipeline.Result{Outcome: pipeline.Retry, Delay: min(pipeline.Backoff(in.Deliveries), 30*time.Second), ID: m.ID}
+			continue
+		}
+		jobs = append(jobs, mtJob{i: i, m: m, name: name, c: c, attempt: attempt})
+	}
+	if len(jobs) == 0 {
+		return res
+	}
+	// Intents first, in one round of writes; a job whose intent did not
+	// persist is not submitted.
+	keys := make([]string, len(jobs))
+	vals := make([][]byte, len(jobs))
+	for k, j := range jobs {
+		keys[k] = submitKey(j.m.ID)
+		vals[k], _ = json.Marshal(carrierRef{MessageID: j.m.ID, Carrier: j.name, State: submitIntent, Attempt: j.attempt})
+	}
+	ready := jobs[:0:0]
+	for k, err := range s.ids.PutBatch(ctx, keys, vals) {
+		j := jobs[k]
+		if err != nil {
+			s.log.Warn("recording submit intent failed; will retry", "id", j.m.ID, "err", err)
+			s.release(j.m.ID)
+			res[j.i] = pipeline.Result{Outcome: pipeline.Retry, Delay: time.Second, ID: j.m.ID}
+			continue
+		}
+		ready = append(ready, j)
+	}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var keysOut []string
+	var valsOut [][]byte
+	for _, j := range ready {
+		wg.Go(func() {
+			defer s.release(j.m.ID)
+			r, k, v := s.submit(ctx, batch[j.i], j)
 			mu.Lock()
 			defer mu.Unlock()
-			if ev != nil {
-				evs = append(evs, *ev)
-			}
-			if dead != nil {
-				outs = append(outs, *dead)
-			}
-		}()
+			res[j.i] = r
+			keysOut, valsOut = append(keysOut, k...), append(valsOut, v...)
+		})
 	}
 	wg.Wait()
-	if len(outs) > 0 {
-		s.bus.PublishBatch(ctx, outs)
-	}
-	emit(ctx, s.bus, evs...)
-}
-
-// deliver submits one message and settles its bus message.
-func (s *mtStage) deliver(ctx context.Context, in *bus.Msg, m *sms.Message) (*sms.Event, *bus.Out) {
-	name := m.Carrier
-	if name == "" {
-		name = s.defaultCarrier
-	}
-	c, ok := s.carriers[name]
-	if !ok {
-		s.log.Error("no such carrier route; message failed", "id", m.ID, "carrier", name)
-		_ = in.Ack()
-		ev := event(m.ID, sms.StatusFailed, "no_route")
-		return &ev, nil
-	}
-	if in.Deliveries > 1 {
-		// Submitted already, and only the ack got lost?
-		if e, err := s.ids.Get(ctx, "msg."+string(m.ID)); err == nil {
-			var ref carrierRef
-			if json.Unmarshal(e.Value, &ref) == nil {
-				_ = in.Ack()
-				ev := event(m.ID, sms.StatusSent, "")
-				ev.CarrierIDs = ref.IDs
-				return &ev, nil
-			}
+	// Correlation and outcome records before the acks, so receipts (which
+	// may already be on their way) find their message; the receipts stage
+	// waits for them.
+	for _, err := range s.ids.PutBatch(ctx, keysOut, valsOut) {
+		if err != nil {
+			s.log.Warn("recording carrier ids failed; receipts for a message may not correlate", "err", err)
 		}
 	}
-	sctx, cancel := context.WithTimeout(ctx, 45*time.Second)
-	res, err := c.Submit(sctx, smpp.Submit{Src: m.From.Digits(), Dst: m.To.Digits(), Text: m.Body, RegisteredDelivery: true})
-	cancel()
+	return res
+}
+
+// resume decides about a redelivered message from its submit record. done
+// means r is final; otherwise the message is submitted as attempt.
+func (s *mtStage) resume(ctx context.Context, m *sms.Message, name string) (r pipeline.Result, attempt int, done bool) {
+	e, err := s.ids.Get(ctx, submitKey(m.ID))
 	if err != nil {
+		if sms.KindOf(err) == sms.NotFound {
+			return pipeline.Result{}, 1, false // never submitted
+		}
+		s.log.Warn("reading submit record failed; will retry", "id", m.ID, "err", err)
+		return pipeline.Result{Outcome: pipeline.Retry, Delay: time.Second}, 0, true
+	}
+	var ref carrierRef
+	if err := json.Unmarshal(e.Value, &ref); err != nil {
+		s.log.Error("undecodable submit record; not submitting again", "id", m.ID, "err", err)
+		return pipeline.Result{Events: []sms.Event{pipeline.Event(m.ID, sms.StatusUnconfirmed, "bad_submit_record")}}, 0, true
+	}
+	switch ref.State {
+	case "", submitSent:
+		// Submitted already, and only the ack got lost.
+		ev := pipeline.Event(m.ID, sms.StatusSent, "")
+		ev.CarrierIDs = ref.IDs
+		return pipeline.Result{Events: []sms.Event{ev}}, 0, true
+	case submitUnconfirmed:
+		return pipeline.Result{}, 0, true
+	}
+	if ref.Attempt >= 2 {
+		s.log.Warn("crashed again while resubmitting; not submitting a third time", "id", m.ID, "carrier", name)
+		return pipeline.Result{Events: []sms.Event{pipeline.Event(m.ID, sms.StatusUnconfirmed, "crashed_during_resubmit")}}, 0, true
+	}
+	s.log.Warn("submit intent without an answer: the node crashed with this submit possibly on the wire; submitting once more", "id", m.ID, "carrier", name)
+	return pipeline.Result{}, 2, false
+}
+
+// submit sends one message and returns its result and the records to
+// write (carrier ids, submit state).
+func (s *mtStage) submit(ctx context.Context, in *bus.Msg, j mtJob) (pipeline.Result, []string, [][]byte) {
+	m := j.m
+	r := pipeline.Result{ID: m.ID}
+	if j.attempt > 1 {
+		r.Events = append(r.Events, pipeline.Event(m.ID, sms.StatusResubmitted, ""))
+	}
+	sctx, cancel := context.WithTimeout(ctx, 45*time.Second)
+	res, err := j.c.Submit(sctx, smpp.Submit{Src: m.From.Digits(), Dst: m.To.Digits(), Text: m.Body, RegisteredDelivery: true})
+	cancel()
+	state := carrierRef{MessageID: m.ID, Parts: len(res.MessageIDs), Carrier: j.name, IDs: res.MessageIDs, State: submitSent, Attempt: j.attempt}
+	switch {
+	case errors.Is(err, smpp.ErrUnconfirmed):
+		detail := "no_response"
+		if errors.Is(err, smpp.ErrClosed) {
+			detail = "bind_lost"
+		}
+		s.log.Warn("submit not answered; not sending it again", "id", m.ID, "carrier", j.name, "detail", detail)
+		state.State = submitUnconfirmed
+		ev := pipeline.Event(m.ID, sms.StatusUnconfirmed, detail)
+		ev.CarrierIDs = res.MessageIDs
+		r.Events = append(r.Events, ev)
+	case err != nil:
+		// Nothing reached the carrier: the intent stays, and is harmless
+		// (a retry writes a new one; this node is alive to know it).
 		k := sms.KindOf(err)
 		retry := k == sms.Throttled || k == sms.Unavailable || k == sms.Internal
 		if retry && (s.maxDeliver <= 0 || in.Deliveries < uint64(s.maxDeliver)) {
-			s.log.Warn("submit failed; will retry", "id", m.ID, "carrier", name, "delivery", in.Deliveries, "err", err)
-			_ = in.Nak(backoff(in.Deliveries))
-			return nil, nil
+			s.log.Warn("submit failed; will retry", "id", m.ID, "carrier", j.name, "delivery", in.Deliveries, "err", err)
+			s.forget(ctx, m.ID)
+			return pipeline.Result{Outcome: pipeline.Retry, ID: m.ID}, nil, nil
 		}
-		s.log.Warn("submit failed for good", "id", m.ID, "carrier", name, "code", sms.CodeOf(err), "err", err)
-		_ = in.Ack()
-		ev := event(m.ID, sms.StatusFailed, sms.CodeOf(err))
-		var dead *bus.Out
+		s.log.Warn("submit failed for good", "id", m.ID, "carrier", j.name, "code", sms.CodeOf(err), "err", err)
+		r.Events = append(r.Events, pipeline.Event(m.ID, sms.StatusFailed, sms.CodeOf(err)))
 		if retry {
-			d := deadOut("deliver-mt", m.ID, in, sms.CodeOf(err))
-			dead = &d
+			r.Out = append(r.Out, pipeline.DeadOut(bus.ConsumerDeliverMT, m.ID, in, sms.CodeOf(err)))
 		}
-		return &ev, dead
+		state.State = submitUnconfirmed // never submit it again
+		state.IDs = nil
+		v, _ := json.Marshal(state)
+		return r, []string{submitKey(m.ID)}, [][]byte{v}
+	default:
+		ev := pipeline.Event(m.ID, sms.StatusSent, "")
+		ev.CarrierIDs = res.MessageIDs
+		r.Events = append(r.Events, ev)
 	}
-	// Record correlation before acking so receipts (which may already be
-	// on their way) find the message; the receipts stage waits for it.
-	keys := []string{"msg." + string(m.ID)}
-	ref := carrierRef{MessageID: m.ID, Parts: len(res.MessageIDs), Carrier: name, IDs: res.MessageIDs}
-	v, _ := json.Marshal(ref)
-	vals := [][]byte{v}
+	v, _ := json.Marshal(state)
+	keys, vals := []string{submitKey(m.ID)}, [][]byte{v}
 	for i, id := range res.MessageIDs {
 		if id == "" {
 			continue // a peer that gave no id cannot send a receipt against it
 		}
-		r := carrierRef{MessageID: m.ID, Part: i + 1, Parts: len(res.MessageIDs), Carrier: name}
-		v, _ := json.Marshal(r)
-		keys, vals = append(keys, carrierKey(name, id)), append(vals, v)
+		v, _ := json.Marshal(carrierRef{MessageID: m.ID, Part: i + 1, Parts: len(res.MessageIDs), Carrier: j.name})
+		keys, vals = append(keys, carrierKey(j.name, id)), append(vals, v)
 	}
-	for _, err := range s.ids.PutBatch(ctx, keys, vals) {
-		if err != nil {
-			s.log.Warn("recording carrier ids failed; receipts for this message may not correlate", "id", m.ID, "err", err)
-		}
+	return r, keys, vals
+}
+
+// forget removes the intent of a submit that never reached the carrier,
+// so a crash before the retry does not count it as possibly sent.
+func (s *mtStage) forget(ctx context.Context, id sms.MessageID) {
+	if err := s.ids.Delete(ctx, submitKey(id)); err != nil && sms.KindOf(err) != sms.NotFound {
+		s.log.Debug("removing an unused submit intent failed", "id", id, "err", err)
 	}
-	_ = in.Ack()
-	ev := event(m.ID, sms.StatusSent, "")
-	ev.CarrierIDs = res.MessageIDs
-	return &ev, nil
+}
+
+func (s *mtStage) claim(id sms.MessageID) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.inflight == nil {
+		s.inflight = map[sms.MessageID]bool{}
+	}
+	if s.inflight[id] {
+		return false
+	}
+	s.inflight[id] = true
+	return true
+}
+
+func (s *mtStage) release(id sms.MessageID) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.inflight, id)
 }

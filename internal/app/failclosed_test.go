@@ -12,6 +12,7 @@ import (
 
 	"github.com/smsgw/smsgw/config"
 	"github.com/smsgw/smsgw/internal/bus"
+	"github.com/smsgw/smsgw/pipeline"
 	"github.com/smsgw/smsgw/readmodel"
 	"github.com/smsgw/smsgw/sms"
 )
@@ -132,7 +133,7 @@ func readDead(t *testing.T, a *App) string {
 	defer cancel()
 	go a.Bus.Consume(ctx, bus.StageConfig{Stream: bus.StreamDead, Durable: "test-reader"}, func(ctx context.Context, batch []*bus.Msg) {
 		for _, m := range batch {
-			var d deadLetter
+			var d pipeline.DeadLetter
 			_ = json.Unmarshal(m.Data, &d)
 			_ = m.Ack()
 			select {

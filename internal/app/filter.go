@@ -8,6 +8,7 @@ import (
 
 	"github.com/smsgw/smsgw/filters"
 	"github.com/smsgw/smsgw/internal/bus"
+	"github.com/smsgw/smsgw/pipeline"
 	"github.com/smsgw/smsgw/sms"
 )
 
@@ -41,122 +42,75 @@ func (s *filterStage) conversations() *filters.Conversations {
 
 const withheldBody = "[withheld: the filter could not process this message]"
 
-func (s *filterStage) config() bus.StageConfig {
-	return bus.StageConfig{
-		Stream: bus.StreamIngress, Durable: bus.ConsumerFilter,
-		MaxDeliver: -1, Batch: 256, MaxAckPending: 4096,
-	}
+func (s *filterStage) stage() pipeline.Stage {
+	return pipeline.Stage{Name: bus.ConsumerFilter, Stream: bus.StreamIngress, Outputs: []string{bus.StreamFiltered, bus.StreamEvents},
+		Handle: s.handle, Batch: 256, MaxAckPending: 4096}
 }
 
-func (s *filterStage) handle(ctx context.Context, batch []*bus.Msg) {
-	type result struct {
-		in    *bus.Msg
-		outs  []bus.Out
-		evs   []sms.Event
-		retry bool
-		// erase: the raw text held something the filter found (or could
-		// not be filtered), so its bytes are overwritten, not just deleted.
-		erase bool
+// handle filters each raw text. Raw texts with findings (or that could
+// not be filtered) are erased from INGRESS once the result is durable on
+// FILTERED: a work-queue ack only marks a message deleted and leaves its
+// bytes in the block file.
+func (s *filterStage) handle(ctx context.Context, batch []*bus.Msg) []pipeline.Result {
+	results := make([]pipeline.Result, len(batch))
+	for i, in := range batch {
+		results[i] = s.filter(in)
 	}
-	results := make([]result, 0, len(batch))
-	for _, in := range batch {
-		r := result{in: in}
-		m, err := s.codec.decodeIngress(in.Data)
+	return results
+}
+
+func (s *filterStage) filter(in *bus.Msg) pipeline.Result {
+	var r pipeline.Result
+	m, err := s.codec.decodeIngress(in.Data)
+	if err == nil {
+		// The direction's policy, and the card a message completes
+		// after the previous one of its conversation: that finding
+		// (card_split) records that the first part already went.
+		var out filters.Outcome
+		out, err = s.conversations().Apply(filters.Turn{
+			Conversation: string(m.BusinessNumber()) + " " + string(m.CustomerNumber()),
+			ID:           string(m.ID), Direction: m.Direction, At: m.AcceptedAt, Text: m.Body,
+		})
 		if err == nil {
-			// The direction's policy, and the card a message completes
-			// after the previous one of its conversation: that finding
-			// (card_split) records that the first part already went.
-			var out filters.Outcome
-			out, err = s.conversations().Apply(filters.Turn{
-				Conversation: string(m.BusinessNumber()) + " " + string(m.CustomerNumber()),
-				ID:           string(m.ID), Direction: m.Direction, At: m.AcceptedAt, Text: m.Body,
-			})
-			if err == nil {
-				m.Body, m.Verdict, m.Findings = out.Text, out.Verdict, out.Findings
-				if m.Incomplete {
-					// Parts of this text never arrived: say so in the record.
-					m.Findings = append(m.Findings, sms.Finding{Type: "incomplete_multipart", Start: 0, End: len(m.Body), Action: sms.ActionFlag})
-				}
+			m.Body, m.Verdict, m.Findings = out.Text, out.Verdict, out.Findings
+			if m.Incomplete {
+				// Parts of this text never arrived: say so in the record.
+				m.Findings = append(m.Findings, sms.Finding{Type: "incomplete_multipart", Start: 0, End: len(m.Body), Action: sms.ActionFlag})
 			}
 		}
-		if err != nil {
-			if in.Deliveries < uint64(s.maxDeliver) {
-				r.retry = true
-				s.log.Warn("filter failed; will retry", "id", idOf(m), "delivery", in.Deliveries, "err", err)
-				results = append(results, r)
-				continue
-			}
-			s.log.Error("filter failed for good; message blocked and parked", "id", idOf(m), "err", err)
-			if m == nil || m.ID == "" {
-				// Nothing to archive: not even an ID could be read.
-				r.outs = append(r.outs, deadOut("filter", "", in, "undecodable"))
-				results = append(results, r)
-				continue
-			}
-			r.erase = true
-			m.Body, m.Verdict = withheldBody, sms.VerdictBlocked
-			m.Findings = []sms.Finding{{Type: "filter_error", Action: sms.ActionBlock}}
-			r.outs = append(r.outs, deadOut("filter", m.ID, in, "filter_error"))
-			r.evs = append(r.evs, event(m.ID, sms.StatusDeadLetter, "filter_error"))
-		}
-		data, _ := json.Marshal(m)
-		r.outs = append(r.outs, bus.Out{Subject: bus.SubjFiltered + string(m.Direction), MsgID: string(m.ID), Data: data})
-		st := sms.StatusFiltered
-		if m.Verdict == sms.VerdictBlocked {
-			st = sms.StatusBlocked
-		}
-		r.evs = append(r.evs, event(m.ID, st, string(m.Verdict)))
-		for _, f := range m.Findings {
-			r.erase = r.erase || f.Action != sms.ActionFlag
-		}
-		if len(m.Findings) > 0 {
-			s.log.Info("filtered", "id", m.ID, "verdict", m.Verdict, "findings", len(m.Findings))
-		}
-		results = append(results, r)
 	}
-	// Publish every output, then settle each input by its own outputs.
-	var outs []bus.Out
-	var owner []int
-	for i, r := range results {
-		for _, o := range r.outs {
-			outs = append(outs, o)
-			owner = append(owner, i)
+	r.ID = idOf(m)
+	if err != nil {
+		if in.Deliveries < uint64(s.maxDeliver) {
+			s.log.Warn("filter failed; will retry", "id", r.ID, "delivery", in.Deliveries, "err", err)
+			return pipeline.Result{Outcome: pipeline.Retry, ID: r.ID}
 		}
-	}
-	failed := make([]bool, len(results))
-	for j, err := range s.bus.PublishBatch(ctx, outs) {
-		if err != nil {
-			failed[owner[j]] = true
-			s.log.Warn("publishing filtered message failed; will retry", "err", err)
+		s.log.Error("filter failed for good; message blocked and parked", "id", r.ID, "err", err)
+		if m == nil || m.ID == "" {
+			// Nothing to archive: not even an ID could be read.
+			return pipeline.Result{Outcome: pipeline.Dead, Code: "undecodable", Erase: true}
 		}
+		// Archived blocked (body withheld), never sent; reported once.
+		r.Erase = true
+		m.Body, m.Verdict = withheldBody, sms.VerdictBlocked
+		m.Findings = []sms.Finding{{Type: "filter_error", Action: sms.ActionBlock}}
+		r.Out = append(r.Out, pipeline.DeadOut(bus.ConsumerFilter, m.ID, in, "filter_error"))
+		r.Events = append(r.Events, pipeline.Event(m.ID, sms.StatusDeadLetter, "filter_error"))
 	}
-	var evs []sms.Event
-	var done []*bus.Msg
-	var seqs []uint64
-	for i, r := range results {
-		if r.retry || failed[i] {
-			_ = r.in.Nak(backoff(r.in.Deliveries))
-			continue
-		}
-		done = append(done, r.in)
-		evs = append(evs, r.evs...)
-		if r.erase {
-			seqs = append(seqs, r.in.StreamSeq)
-		}
+	data, _ := json.Marshal(m)
+	r.Out = append(r.Out, bus.Out{Subject: bus.SubjFiltered + string(m.Direction), MsgID: string(m.ID), Data: data})
+	st := sms.StatusFiltered
+	if m.Verdict == sms.VerdictBlocked {
+		st = sms.StatusBlocked
 	}
-	// The result is durable on FILTERED. Raw texts with findings are
-	// erased from INGRESS (their bytes overwritten: a work-queue ack only
-	// marks a message deleted and leaves it in the block file); then
-	// everything is acked.
-	for _, err := range s.bus.SecureDelete(ctx, bus.StreamIngress, seqs) {
-		if err != nil {
-			s.log.Warn("erasing filtered ingress message failed", "err", err)
-		}
+	r.Events = append(r.Events, pipeline.Event(m.ID, st, string(m.Verdict)))
+	for _, f := range m.Findings {
+		r.Erase = r.Erase || f.Action != sms.ActionFlag
 	}
-	for _, in := range done {
-		_ = in.Ack()
+	if len(m.Findings) > 0 {
+		s.log.Info("filtered", "id", m.ID, "verdict", m.Verdict, "findings", len(m.Findings))
 	}
-	emit(ctx, s.bus, evs...)
+	return r
 }
 
 func idOf(m *sms.Message) sms.MessageID {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/smsgw/smsgw/directory"
 	"github.com/smsgw/smsgw/internal/bus"
+	"github.com/smsgw/smsgw/pipeline"
 	"github.com/smsgw/smsgw/readmodel"
 	"github.com/smsgw/smsgw/sms"
 )
@@ -37,29 +38,27 @@ type handoverStage struct {
 	handed map[sms.MessageID]time.Time // posted by this node, until the delivered event is indexed
 }
 
-func (s *handoverStage) config() bus.StageConfig {
-	return bus.StageConfig{
-		Stream: bus.StreamEvents, Durable: ConsumerHandover,
-		Filter:     []string{bus.SubjEvents + string(sms.StatusConversationAssigned)},
-		MaxDeliver: -1, Batch: 16, MaxAckPending: 256,
-	}
+func (s *handoverStage) stage() pipeline.Stage {
+	return pipeline.Stage{Name: ConsumerHandover, Stream: bus.StreamEvents, Outputs: []string{bus.StreamEvents},
+		Filter: []string{bus.SubjEvents + string(sms.StatusConversationAssigned)},
+		Handle: s.handle, Batch: 16, MaxAckPending: 256}
 }
 
-func (s *handoverStage) handle(ctx context.Context, batch []*bus.Msg) {
-	for _, in := range batch {
+func (s *handoverStage) handle(ctx context.Context, batch []*bus.Msg) []pipeline.Result {
+	res := make([]pipeline.Result, len(batch))
+	for i, in := range batch {
 		var ev sms.Event
 		if err := json.Unmarshal(in.Data, &ev); err != nil {
-			_ = in.Term()
+			res[i] = pipeline.Result{Outcome: pipeline.Dead, Code: "undecodable"}
 			continue
 		}
 		evs, done := s.handover(ctx, ev, in.Deliveries)
-		emit(ctx, s.mo.bus, evs...)
-		if done {
-			_ = in.Ack()
-		} else {
-			_ = in.Nak(backoff(in.Deliveries))
+		res[i].Events = evs
+		if !done {
+			res[i].Outcome = pipeline.Retry
 		}
 	}
+	return res
 }
 
 // handover delivers the waiting texts of the assigned conversation; done
@@ -109,7 +108,7 @@ func (s *handoverStage) handover(ctx context.Context, ev sms.Event, attempt uint
 			// An inbox is the texts routed to the employee; these were
 			// routed to nobody. The agent reads them in the conversation,
 			// which is theirs now.
-			evs = append(evs, event(id, sms.StatusDelivered, "conversation"))
+			evs = append(evs, pipeline.Event(id, sms.StatusDelivered, "conversation"))
 			continue
 		}
 		m := v.Message

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/smsgw/smsgw/internal/bus"
+	"github.com/smsgw/smsgw/pipeline"
 	"github.com/smsgw/smsgw/readmodel"
 	"github.com/smsgw/smsgw/sms"
 )
@@ -19,49 +20,54 @@ type indexer struct {
 	log  *slog.Logger
 }
 
-func (x *indexer) messagesConfig() bus.StageConfig {
-	return bus.StageConfig{Stream: bus.StreamArchived, Durable: bus.ConsumerIndexPrefix + x.node + "-msgs", MaxDeliver: -1, Batch: 1000, MaxWait: 20 * time.Millisecond, MaxAckPending: 20000}
+func (x *indexer) messagesStage() pipeline.Stage {
+	return pipeline.Stage{Name: bus.ConsumerIndexPrefix + x.node + "-msgs", Stream: bus.StreamArchived, Handle: x.handleMessages,
+		Batch: 1000, MaxWait: 20 * time.Millisecond, MaxAckPending: 20000}
 }
 
-func (x *indexer) eventsConfig() bus.StageConfig {
-	return bus.StageConfig{Stream: bus.StreamEvents, Durable: bus.ConsumerIndexPrefix + x.node + "-events", MaxDeliver: -1, Batch: 1000, MaxWait: 20 * time.Millisecond, MaxAckPending: 20000}
+func (x *indexer) eventsStage() pipeline.Stage {
+	return pipeline.Stage{Name: bus.ConsumerIndexPrefix + x.node + "-events", Stream: bus.StreamEvents, Handle: x.handleEvents,
+		Batch: 1000, MaxWait: 20 * time.Millisecond, MaxAckPending: 20000}
 }
 
-func (x *indexer) handleMessages(ctx context.Context, batch []*bus.Msg) {
+func (x *indexer) handleMessages(ctx context.Context, batch []*bus.Msg) []pipeline.Result {
+	res := make([]pipeline.Result, len(batch))
 	msgs := make([]sms.Message, 0, len(batch))
-	for _, in := range batch {
+	for i, in := range batch {
 		var m sms.Message
 		if err := json.Unmarshal(in.Data, &m); err != nil {
-			_ = in.Term()
+			res[i] = pipeline.Result{Outcome: pipeline.Dead, Code: "undecodable"}
 			continue
 		}
 		msgs = append(msgs, m)
 	}
-	x.settle(batch, x.idx.ApplyMessages(ctx, msgs))
+	return x.settle(res, x.idx.ApplyMessages(ctx, msgs))
 }
 
-func (x *indexer) handleEvents(ctx context.Context, batch []*bus.Msg) {
+func (x *indexer) handleEvents(ctx context.Context, batch []*bus.Msg) []pipeline.Result {
+	res := make([]pipeline.Result, len(batch))
 	evs := make([]sms.Event, 0, len(batch))
-	for _, in := range batch {
+	for i, in := range batch {
 		var e sms.Event
 		if err := json.Unmarshal(in.Data, &e); err != nil {
-			_ = in.Term()
+			res[i] = pipeline.Result{Outcome: pipeline.Dead, Code: "undecodable"}
 			continue
 		}
 		evs = append(evs, e)
 	}
-	x.settle(batch, x.idx.ApplyEvents(ctx, evs))
+	return x.settle(res, x.idx.ApplyEvents(ctx, evs))
 }
 
-func (x *indexer) settle(batch []*bus.Msg, err error) {
-	if err != nil {
-		x.log.Warn("indexing failed; will retry", "n", len(batch), "err", err)
+// settle: the batch is applied in one transaction; a failure retries it.
+func (x *indexer) settle(res []pipeline.Result, err error) []pipeline.Result {
+	if err == nil {
+		return res
 	}
-	for _, in := range batch {
-		if err != nil {
-			_ = in.Nak(time.Second)
-		} else {
-			_ = in.Ack()
+	x.log.Warn("indexing failed; will retry", "n", len(res), "err", err)
+	for i := range res {
+		if res[i].Outcome == pipeline.Done {
+			res[i] = pipeline.Result{Outcome: pipeline.Retry, Delay: time.Second}
 		}
 	}
+	return res
 }

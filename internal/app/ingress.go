@@ -13,6 +13,7 @@ import (
 
 	"github.com/smsgw/smsgw/directory"
 	"github.com/smsgw/smsgw/internal/bus"
+	"github.com/smsgw/smsgw/pipeline"
 	"github.com/smsgw/smsgw/sms"
 )
 
@@ -79,11 +80,11 @@ func (in *Ingress) accept(ctx context.Context, m *sms.Message, checkOptOut bool)
 	if m.Direction == sms.Inbound {
 		subj = bus.SubjIngressInbound
 	}
-	ev := event(m.ID, sms.StatusAccepted, "")
+	ev := pipeline.Event(m.ID, sms.StatusAccepted, "")
 	ev.At = m.AcceptedAt
 	errs := in.bus.PublishBatch(ctx, []bus.Out{
 		{Subject: subj, MsgID: string(m.ID), Data: data},
-		eventOut(ev),
+		pipeline.EventOut(ev),
 	})
 	if errs[0] != nil {
 		return sms.Wrap(sms.Unavailable, "unavailable", "the message could not be persisted; retry", errs[0])
@@ -102,9 +103,11 @@ func (in *Ingress) checkOptOut(ctx context.Context, m *sms.Message) error {
 	if !out {
 		return nil
 	}
-	ev := event(m.ID, sms.StatusRefused, "recipient_opted_out")
+	ev := pipeline.Event(m.ID, sms.StatusRefused, "recipient_opted_out")
 	ev.Actor = m.EmployeeID
-	emit(ctx, in.bus, ev)
+	if err := in.bus.Publish(ctx, pipeline.EventOut(ev)); err != nil {
+		in.log.Warn("publishing refused event failed", "id", m.ID, "err", err)
+	}
 	in.log.Info("refused: recipient opted out", "id", m.ID, "from", m.From.Redacted())
 	return sms.Errorf(sms.OptedOut, "recipient_opted_out", "the recipient opted out of texts from this number (they replied STOP); they must text START to opt back in")
 }

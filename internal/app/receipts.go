@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/smsgw/smsgw/internal/bus"
+	"github.com/smsgw/smsgw/pipeline"
 	"github.com/smsgw/smsgw/sms"
 )
 
@@ -33,8 +34,9 @@ type receiptStage struct {
 	log         *slog.Logger
 }
 
-func (s *receiptStage) config() bus.StageConfig {
-	return bus.StageConfig{Stream: bus.StreamReceipts, Durable: bus.ConsumerReceipts, MaxDeliver: -1, Batch: 256, MaxAckPending: 8192}
+func (s *receiptStage) stage() pipeline.Stage {
+	return pipeline.Stage{Name: bus.ConsumerReceipts, Stream: bus.StreamReceipts, Outputs: []string{bus.StreamEvents},
+		Handle: s.handle, Batch: 256, MaxAckPending: 8192}
 }
 
 // receiptStatus maps SMPP receipt stat values to our statuses; "" means
@@ -49,39 +51,37 @@ func receiptStatus(stat string) sms.Status {
 	return ""
 }
 
-func (s *receiptStage) handle(ctx context.Context, batch []*bus.Msg) {
-	var evs []sms.Event
-	for _, in := range batch {
+func (s *receiptStage) handle(ctx context.Context, batch []*bus.Msg) []pipeline.Result {
+	res := make([]pipeline.Result, len(batch))
+	for i, in := range batch {
 		var r receipt
 		if err := json.Unmarshal(in.Data, &r); err != nil {
-			_ = in.Term()
+			res[i] = pipeline.Result{Outcome: pipeline.Dead, Code: "undecodable"}
 			continue
 		}
 		ref, err := s.lookup(ctx, r.Carrier, r.CarrierID)
 		if err != nil {
 			if sms.KindOf(err) == sms.NotFound && time.Since(r.At) < s.receiptWait {
-				_ = in.Nak(min(backoff(in.Deliveries-1)/2+250*time.Millisecond, 10*time.Second))
+				res[i] = pipeline.Result{Outcome: pipeline.Retry, Delay: min(pipeline.Backoff(in.Deliveries-1)/2+250*time.Millisecond, 10*time.Second)}
 				continue
 			}
 			if sms.KindOf(err) != sms.NotFound {
-				_ = in.Nak(time.Second)
+				res[i] = pipeline.Result{Outcome: pipeline.Retry, Delay: time.Second}
 				continue
 			}
 			s.log.Warn("receipt for unknown carrier message dropped", "carrier", r.Carrier, "stat", r.Stat)
-			_ = in.Ack()
 			continue
 		}
-		st := receiptStatus(r.Stat)
-		if st != "" {
-			ev := event(ref.MessageID, st, r.Stat)
+		res[i].ID = ref.MessageID
+		if st := receiptStatus(r.Stat); st != "" {
+			ev := pipeline.Event(ref.MessageID, st, r.Stat)
 			if ref.Parts > 1 {
 				ev.Detail = fmt.Sprintf("%s.part%d", r.Stat, ref.Part)
 			}
-			evs = append(evs, ev)
+			res[i].Events = []sms.Event{ev}
 		}
-		_ = in.Ack()
 	}
-	emit(ctx, s.bus, evs...)
+	return res
 }
 
 // lookup finds a carrier message ID, trying the other base when carriers

@@ -27,9 +27,10 @@ func (s sharedReviews) AddReview(ctx context.Context, r readmodel.Review) error 
 		return err
 	}
 	ev := readmodel.ReviewEvent(r)
-	data, _ := json.Marshal(ev)
 	// Two reviews of one message differ by reviewer or time, never both.
 	id := string(r.MessageID) + ".reviewed." + r.Reviewer + "." + strconv.FormatInt(r.At.UnixNano(), 10)
+	ev.ID = id
+	data, _ := json.Marshal(ev)
 	if err := s.bus.Publish(ctx, bus.Out{Subject: bus.SubjEvents + string(ev.Status), MsgID: id, Data: data}); err != nil {
 		s.log.Warn("sharing a review with the other nodes failed; it is in the audit trail and this node's index", "id", r.MessageID, "err", err)
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/smsgw/smsgw/gateway/smpp"
 	"github.com/smsgw/smsgw/gateway/smppserver"
 	"github.com/smsgw/smsgw/internal/bus"
+	"github.com/smsgw/smsgw/pipeline"
 	"github.com/smsgw/smsgw/sms"
 )
 
@@ -90,9 +91,9 @@ func (a *App) newSMPPServer() (*smppserver.Server, error) {
 			// Never accepted, so never archived: the event is the record.
 			// It names our sending number (not the customer's) so query_sm
 			// can tell whose message it was.
-			ev := event(id, sms.StatusFailed, code)
+			ev := pipeline.Event(id, sms.StatusFailed, code)
 			ev.Actor, ev.Attrs = systemID, map[string]string{"from": from.E164()}
-			return a.Bus.Publish(ctx, eventOut(ev))
+			return a.Bus.Publish(ctx, pipeline.EventOut(ev))
 		},
 		OnReceiptRequested: func(ctx context.Context, systemID string, m *sms.Message) error {
 			data, _ := json.Marshal(smppReceiptReq{SystemID: systemID, From: m.From, To: m.To, AcceptedAt: m.AcceptedAt})
@@ -118,8 +119,8 @@ type smppReceiptStage struct {
 	log     *slog.Logger
 }
 
-func (s *smppReceiptStage) config() bus.StageConfig {
-	return bus.StageConfig{Stream: bus.StreamEvents, Durable: bus.ConsumerSMPPDLR, MaxDeliver: -1, Batch: 256,
+func (s *smppReceiptStage) stage() pipeline.Stage {
+	return pipeline.Stage{Name: bus.ConsumerSMPPDLR, Stream: bus.StreamEvents, Handle: s.handle, Batch: 256,
 		Filter: []string{bus.SubjEvents + string(sms.StatusDelivered), bus.SubjEvents + string(sms.StatusFailed),
 			bus.SubjEvents + string(sms.StatusBlocked), bus.SubjEvents + string(sms.StatusDeadLetter)}}
 }
@@ -134,58 +135,44 @@ func receiptStat(st sms.Status) string {
 	return "REJECTD"
 }
 
-func (s *smppReceiptStage) handle(ctx context.Context, batch []*bus.Msg) {
-	for _, in := range batch {
-		var ev sms.Event
-		if err := json.Unmarshal(in.Data, &ev); err != nil {
-			_ = in.Term()
-			continue
-		}
-		e, err := s.pending.Get(ctx, string(ev.MessageID))
-		if sms.KindOf(err) == sms.NotFound {
-			_ = in.Ack() // not submitted over SMPP with a receipt request (or already answered)
-			continue
-		}
-		if err != nil {
-			_ = in.Nak(time.Second)
-			continue
-		}
-		var req smppReceiptReq
-		if err := json.Unmarshal(e.Value, &req); err != nil {
-			_ = in.Ack()
-			continue
-		}
-		m := &sms.Message{ID: ev.MessageID, From: req.From, To: req.To, AcceptedAt: req.AcceptedAt}
-		sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		err = s.srv.SendReceipt(sctx, req.SystemID, m, receiptStat(ev.Status), ev.At)
-		cancel()
-		if err != nil {
-			if time.Since(ev.At) > 72*time.Hour {
-				s.log.Warn("SMPP receipt given up after 72h", "id", ev.MessageID, "system_id", req.SystemID)
-				_ = in.Ack()
-				continue
-			}
-			_ = in.Nak(backoff(in.Deliveries))
-			continue
-		}
-		// First final status wins: the request is answered.
-		_ = s.pending.Delete(ctx, string(ev.MessageID))
-		_ = in.Ack()
+func (s *smppReceiptStage) handle(ctx context.Context, batch []*bus.Msg) []pipeline.Result {
+	res := make([]pipeline.Result, len(batch))
+	for i, in := range batch {
+		res[i] = s.receipt(ctx, in)
 	}
+	return res
 }
 
-// stageSpec is one JetStream consumer and its handler.
-type stageSpec struct {
-	cfg bus.StageConfig
-	h   bus.Handler
-}
-
-// smppStages are the stages our SMPP server needs: receipts to platforms
-// and MO to platforms.
-func (a *App) smppStages() []stageSpec {
-	sr := &smppReceiptStage{srv: a.SMPP, pending: a.Bus.KV(bus.BucketSMPPReceipt), log: a.log.With("stage", "smpp-receipts")}
-	mo := &smppMOStage{srv: a.SMPP, log: a.log.With("stage", "smpp-mo")}
-	return []stageSpec{{sr.config(), sr.handle}, {mo.config(), mo.handle}}
+func (s *smppReceiptStage) receipt(ctx context.Context, in *bus.Msg) pipeline.Result {
+	var ev sms.Event
+	if err := json.Unmarshal(in.Data, &ev); err != nil {
+		return pipeline.Result{Outcome: pipeline.Dead, Code: "undecodable"}
+	}
+	e, err := s.pending.Get(ctx, string(ev.MessageID))
+	if sms.KindOf(err) == sms.NotFound {
+		return pipeline.Result{} // not submitted over SMPP with a receipt request (or already answered)
+	}
+	if err != nil {
+		return pipeline.Result{Outcome: pipeline.Retry, Delay: time.Second}
+	}
+	var req smppReceiptReq
+	if err := json.Unmarshal(e.Value, &req); err != nil {
+		return pipeline.Result{}
+	}
+	m := &sms.Message{ID: ev.MessageID, From: req.From, To: req.To, AcceptedAt: req.AcceptedAt}
+	sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	err = s.srv.SendReceipt(sctx, req.SystemID, m, receiptStat(ev.Status), ev.At)
+	cancel()
+	if err != nil {
+		if time.Since(ev.At) > 72*time.Hour {
+			s.log.Warn("SMPP receipt given up after 72h", "id", ev.MessageID, "system_id", req.SystemID)
+			return pipeline.Result{}
+		}
+		return pipeline.Result{Outcome: pipeline.Retry}
+	}
+	// First final status wins: the request is answered.
+	_ = s.pending.Delete(ctx, string(ev.MessageID))
+	return pipeline.Result{}
 }
 
 // smppCarriers are the MT routes of carrier-role accounts: a number whose
@@ -225,22 +212,23 @@ type smppMOStage struct {
 	log *slog.Logger
 }
 
-func (s *smppMOStage) config() bus.StageConfig {
-	return bus.StageConfig{Stream: bus.StreamArchived, Durable: bus.ConsumerSMPPMO, Filter: []string{bus.SubjArchivedIn},
-		MaxDeliver: -1, Batch: 128, MaxAckPending: 2048}
+func (s *smppMOStage) stage() pipeline.Stage {
+	return pipeline.Stage{Name: bus.ConsumerSMPPMO, Stream: bus.StreamArchived, Filter: []string{bus.SubjArchivedIn},
+		Handle: s.handle, Batch: 128, MaxAckPending: 2048}
 }
 
-func (s *smppMOStage) handle(ctx context.Context, batch []*bus.Msg) {
+func (s *smppMOStage) handle(ctx context.Context, batch []*bus.Msg) []pipeline.Result {
+	res := make([]pipeline.Result, len(batch))
 	var wg sync.WaitGroup
-	for _, in := range batch {
+	for i, in := range batch {
 		m, err := decodeMessage(in.Data)
 		if err != nil {
-			_ = in.Term()
+			res[i] = pipeline.Result{Outcome: pipeline.Dead, Code: "undecodable"}
 			continue
 		}
+		res[i].ID = m.ID
 		targets := s.srv.PlatformsFor(m.To)
 		if len(targets) == 0 || m.Verdict == sms.VerdictBlocked {
-			_ = in.Ack()
 			continue
 		}
 		wg.Go(func() {
@@ -255,20 +243,18 @@ func (s *smppMOStage) handle(ctx context.Context, batch []*bus.Msg) {
 			}
 			switch {
 			case failed == nil:
-				_ = in.Ack()
 			case sms.KindOf(failed) == sms.Permanent:
 				s.log.Warn("platform refused MO", "id", m.ID, "code", sms.CodeOf(failed))
-				_ = in.Ack()
 			case time.Since(m.AcceptedAt) > 72*time.Hour:
 				s.log.Warn("MO to platform given up after 72h", "id", m.ID)
-				_ = in.Ack()
 			default:
 				if !errors.Is(failed, smppserver.ErrNoBind) {
 					s.log.Warn("MO to platform failed; will retry", "id", m.ID, "err", failed)
 				}
-				_ = in.Nak(backoff(in.Deliveries))
+				res[i].Outcome = pipeline.Retry
 			}
 		})
 	}
 	wg.Wait()
+	return res
 }

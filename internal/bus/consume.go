@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
@@ -93,50 +94,63 @@ func (b *Bus) Consume(ctx context.Context, cfg StageConfig, h Handler) error {
 	if err != nil {
 		return fmt.Errorf("creating consumer %s on %s: %w", cfg.Durable, cfg.Stream, err)
 	}
-	it, err := cons.Messages(jetstream.PullMaxMessages(max(batch*2, 64)))
-	if err != nil {
-		return fmt.Errorf("subscribing consumer %s: %w", cfg.Durable, err)
-	}
-	defer it.Stop()
 	maxWait := cfg.MaxWait
 	if maxWait <= 0 {
 		maxWait = 5 * time.Millisecond
 	}
 	drainCtx := context.WithoutCancel(ctx)
-	for {
-		first, err := it.Next(jetstream.NextContext(ctx))
+	for ctx.Err() == nil {
+		// Only what the handler will be given is fetched: nothing waits in
+		// a client-side buffer where AckWait could expire unseen and the
+		// server hand out a second copy while the first is still handled.
+		msgs, err := fetch(ctx, cons, batch, maxWait)
 		if err != nil {
-			if ctx.Err() != nil || errors.Is(err, jetstream.ErrMsgIteratorClosed) {
-				releaseBuffered(it)
-				return nil
-			}
-			slog.Warn("consumer next failed", "consumer", cfg.Durable, "err", err)
+			slog.Warn("consumer fetch failed", "consumer", cfg.Durable, "err", err)
 			select {
 			case <-ctx.Done():
-				return nil
 			case <-time.After(200 * time.Millisecond):
 			}
+		}
+		if len(msgs) == 0 {
 			continue
 		}
-		msgs := []*Msg{wrap(first)}
-		deadline := time.Now().Add(maxWait)
-		for len(msgs) < batch {
-			left := time.Until(deadline)
-			if left <= 0 {
-				break
-			}
-			m, err := it.Next(jetstream.NextMaxWait(left))
-			if err != nil {
-				break
-			}
-			msgs = append(msgs, wrap(m))
-		}
 		handle(drainCtx, h, msgs, cc.AckWait)
-		if ctx.Err() != nil {
-			releaseBuffered(it)
-			return nil
-		}
 	}
+	return nil
+}
+
+// fetch waits (until ctx ends, checking it every few seconds) for a first
+// message, then for up to maxWait for the rest of a batch.
+func fetch(ctx context.Context, cons jetstream.Consumer, batch int, maxWait time.Duration) ([]*Msg, error) {
+	fctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	b, err := cons.Fetch(1, jetstream.FetchContext(fctx))
+	if err != nil {
+		return nil, err
+	}
+	var msgs []*Msg
+	for m := range b.Messages() {
+		msgs = append(msgs, wrap(m))
+	}
+	if len(msgs) == 0 || batch == 1 {
+		if err := b.Error(); err != nil && ctx.Err() == nil && !quietFetchErr(err) {
+			return msgs, err
+		}
+		return msgs, nil
+	}
+	rest, err := cons.Fetch(batch-1, jetstream.FetchMaxWait(maxWait))
+	if err != nil {
+		return msgs, nil // the first is handled; the rest come next time
+	}
+	for m := range rest.Messages() {
+		msgs = append(msgs, wrap(m))
+	}
+	return msgs, nil
+}
+
+func quietFetchErr(err error) bool {
+	return errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) ||
+		errors.Is(err, jetstream.ErrNoMessages) || errors.Is(err, nats.ErrTimeout)
 }
 
 func wrap(m jetstream.Msg) *Msg {
@@ -146,20 +160,6 @@ func wrap(m jetstream.Msg) *Msg {
 		out.StreamSeq = md.Sequence.Stream
 	}
 	return out
-}
-
-// releaseBuffered stops the iterator and naks, for immediate redelivery,
-// the messages it had prefetched but never handed to the handler: without
-// this they would wait out AckWait before the next start could take them.
-func releaseBuffered(it jetstream.MessagesContext) {
-	it.Drain()
-	for {
-		m, err := it.Next(jetstream.NextMaxWait(100 * time.Millisecond))
-		if err != nil {
-			return
-		}
-		_ = m.Nak()
-	}
 }
 
 // handle runs h on a batch and, while it runs, tells the server the batch
