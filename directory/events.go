@@ -2,11 +2,9 @@ package directory
 
 import (
 	"context"
-	"encoding/json"
 	"log/slog"
 	"time"
 
-	"github.com/smsgw/smsgw/internal/bus"
 	"github.com/smsgw/smsgw/sms"
 )
 
@@ -19,8 +17,8 @@ const ActorSystem = "system"
 // change it describes is committed; a publish that fails is logged (with
 // no number in it) and does not undo the change.
 type emitter struct {
-	bus *bus.Bus
-	log *slog.Logger
+	sink EventSink
+	log  *slog.Logger
 }
 
 func (e *emitter) emit(ctx context.Context, st sms.Status, actor, detail string, attrs map[string]string) {
@@ -28,15 +26,13 @@ func (e *emitter) emit(ctx context.Context, st sms.Status, actor, detail string,
 }
 
 func (e *emitter) emitAt(ctx context.Context, id sms.MessageID, st sms.Status, actor, detail string, attrs map[string]string) {
-	if e == nil || e.bus == nil {
+	if e == nil || e.sink == nil {
 		return
 	}
-	msgID := string(id) + "." + string(st)
-	ev := sms.Event{ID: msgID, MessageID: id, Status: st, At: time.Now().UTC(), Detail: detail, Actor: actor, Attrs: attrs}
-	data, _ := json.Marshal(ev)
+	ev := sms.Event{ID: string(id) + "." + string(st), MessageID: id, Status: st, At: time.Now().UTC(), Detail: detail, Actor: actor, Attrs: attrs}
 	var err error
 	for attempt := range 3 {
-		if err = e.bus.Publish(ctx, bus.Out{Subject: bus.SubjEvents + string(st), MsgID: msgID, Data: data}); err == nil {
+		if err = e.sink.Emit(ctx, ev); err == nil {
 			return
 		}
 		time.Sleep(time.Duration(attempt+1) * 50 * time.Millisecond)

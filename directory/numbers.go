@@ -12,7 +12,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/smsgw/smsgw/internal/bus"
+	"github.com/smsgw/smsgw/kv"
 	"github.com/smsgw/smsgw/sms"
 )
 
@@ -83,27 +83,40 @@ func (n Number) HolderAt(t time.Time) string {
 // entry's revision and is followed by an event.
 type Directory struct {
 	cfg           Config
-	numbers       *bus.KV
-	employees     *bus.KV
-	queues        *bus.KV
-	conversations *bus.KV
-	optouts       *bus.KV
+	numbers       kv.Bucket
+	employees     kv.Bucket
+	queues        kv.Bucket
+	conversations kv.Bucket
+	optouts       kv.Bucket
 	ev            *emitter
 	log           *slog.Logger
 	carriers      []string // known carrier routes; nil: not checked
 }
 
 // New returns a Directory on the bus's buckets with the default Config.
-func New(b *bus.Bus) *Directory {
-	d, err := Open(b, DefaultConfig(), nil)
+func New(st Stores) *Directory {
+	d, err := Open(st, DefaultConfig(), nil)
 	if err != nil {
 		panic(err) // the default config is valid
 	}
 	return d
 }
 
-// Open returns a Directory on the bus's buckets. log may be nil.
-func Open(b *bus.Bus, cfg Config, log *slog.Logger) (*Directory, error) {
+// Stores are the buckets the directory keeps its records in and where
+// its change events go (JetStream KV and EVENTS in a node).
+type Stores struct {
+	Numbers, Employees, Queues, Conversations, OptOuts kv.Bucket
+	Events                                             EventSink
+}
+
+// EventSink publishes a directory event durably (a node publishes it on
+// EVENTS, which the archive writes into the Merkle log).
+type EventSink interface {
+	Emit(ctx context.Context, e sms.Event) error
+}
+
+// Open returns a Directory on st. log may be nil.
+func Open(st Stores, cfg Config, log *slog.Logger) (*Directory, error) {
 	if err := cfg.check(); err != nil {
 		return nil, err
 	}
@@ -112,9 +125,9 @@ func Open(b *bus.Bus, cfg Config, log *slog.Logger) (*Directory, error) {
 	}
 	return &Directory{
 		cfg:     cfg,
-		numbers: b.KV(bus.BucketNumbers), employees: b.KV(bus.BucketEmployees),
-		queues: b.KV(bus.BucketQueues), conversations: b.KV(bus.BucketConversations), optouts: b.KV(bus.BucketOptOuts),
-		ev: &emitter{bus: b, log: log}, log: log,
+		numbers: st.Numbers, employees: st.Employees,
+		queues: st.Queues, conversations: st.Conversations, optouts: st.OptOuts,
+		ev: &emitter{sink: st.Events, log: log}, log: log,
 	}, nil
 }
 

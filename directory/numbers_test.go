@@ -5,13 +5,20 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/smsgw/smsgw/internal/bus"
 	"github.com/smsgw/smsgw/internal/testenv"
+	"github.com/smsgw/smsgw/pipeline"
 	"github.com/smsgw/smsgw/sms"
 )
 
 func newDir(t *testing.T) *Directory {
 	t.Helper()
-	return New(testenv.OpenBus(t))
+	b := testenv.OpenBus(t)
+	return New(Stores{
+		Numbers: b.KV(bus.BucketNumbers), Employees: b.KV(bus.BucketEmployees), Queues: b.KV(bus.BucketQueues),
+		Conversations: b.KV(bus.BucketConversations), OptOuts: b.KV(bus.BucketOptOuts),
+		Events: pipeline.Events{Bus: b},
+	})
 }
 
 // Two admins assign the same number to different employees at the same

@@ -159,3 +159,16 @@ func DeadOut(stage string, id sms.MessageID, m *bus.Msg, code string) bus.Out {
 	}
 	return bus.Out{Subject: bus.SubjDead + stage, MsgID: msgID, Data: data}
 }
+
+// Events publishes single events as the stages do (EventOut): for
+// components outside the flow that emit events, such as the directory.
+type Events struct {
+	Bus interface {
+		Publish(ctx context.Context, o bus.Out) error
+	}
+}
+
+// Emit publishes e and returns once it is persisted.
+func (ev Events) Emit(ctx context.Context, e sms.Event) error {
+	return ev.Bus.Publish(ctx, EventOut(e))
+}

@@ -20,7 +20,7 @@ const ConsumerConversations = "conversations"
 // the carrier routes numbers may name.
 func (a *App) openDirectory() (*directory.Directory, error) {
 	c := a.cfg.Numbers
-	d, err := directory.Open(a.Bus, directory.Config{
+	d, err := directory.Open(DirectoryStores(a.Bus), directory.Config{
 		OptOutScope: c.OptOutScope, OptOutReply: c.OptOutReply, OptInReply: c.OptInReply, HelpReply: c.HelpReply,
 		WaitMessage: c.WaitMessage, Reprompt: c.Reprompt, Inactivity: c.Inactivity,
 	}, a.log)
@@ -41,6 +41,15 @@ func (a *App) openDirectory() (*directory.Directory, error) {
 	}
 	d.SetCarriers(routes)
 	return d, nil
+}
+
+// DirectoryStores are the directory's buckets and event sink on b.
+func DirectoryStores(b *bus.Bus) directory.Stores {
+	return directory.Stores{
+		Numbers: b.KV(bus.BucketNumbers), Employees: b.KV(bus.BucketEmployees), Queues: b.KV(bus.BucketQueues),
+		Conversations: b.KV(bus.BucketConversations), OptOuts: b.KV(bus.BucketOptOuts),
+		Events: pipeline.Events{Bus: b},
+	}
 }
 
 // runSweeper closes idle queue conversations and hands waiting ones to

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/smsgw/smsgw/kv"
+
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/smsgw/smsgw/sms"
@@ -28,11 +30,9 @@ func (b *Bus) KV(name string) *KV {
 }
 
 // Entry is a value with the revision to pass to Update.
-type Entry struct {
-	Key      string
-	Value    []byte
-	Revision uint64
-}
+type Entry = kv.Entry
+
+var _ kv.Bucket = (*KV)(nil)
 
 func (k *KV) wrap(op, key string, err error) error {
 	switch {
