@@ -148,6 +148,10 @@ type Carrier struct {
 	Window        int           `mapstructure:"window" json:"window"`
 	RatePerSecond float64       `mapstructure:"rate_per_second" json:"rate_per_second"`
 	EnquireLink   time.Duration `mapstructure:"enquire_link" json:"enquire_link"`
+	// SubmitTimeout bounds the wait for a submit_sm_resp once the submit_sm
+	// is written (default 60s). An unanswered submit is never resent: the
+	// message ends "unconfirmed" (the carrier may have it).
+	SubmitTimeout time.Duration `mapstructure:"submit_timeout" json:"submit_timeout"`
 	TLS           bool          `mapstructure:"tls" json:"tls"`
 	// TLSCAFile is a PEM bundle to verify the SMSC's certificate with
 	// instead of the system roots (a private CA).

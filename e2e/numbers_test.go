@@ -34,6 +34,11 @@ const (
 // textIn has the sandbox carrier deliver a customer's text (deliver_sm).
 func (g *gateway) textIn(from, to, body string) {
 	g.t.Helper()
+	// The sandbox can only send once our client has bound to it: wait for
+	// that (a positive signal) rather than race the first bind.
+	if g.App.Sandbox != nil {
+		eventually(g.t, "the sandbox carrier to have a bind", func() bool { return g.App.Sandbox.Bound() })
+	}
 	g.mustCall(202, "POST", "/v1/sandbox/inbound", g.Admin, map[string]string{"from": from, "to": to, "body": body})
 }
 

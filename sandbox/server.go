@@ -314,6 +314,13 @@ func (s *Server) deliverOnce(ctx context.Context, body []byte) error {
 	return nil
 }
 
+// Bound reports whether an ESME is bound (so SendMO has a session to use).
+func (s *Server) Bound() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.sessions) > 0
+}
+
 // Submitted returns every accepted submit_sm so far.
 func (s *Server) Submitted() []Submitted {
 	s.mu.Lock()

@@ -149,7 +149,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *App, err 
 	}
 	for _, c := range cfg.Carriers {
 		cc := smpp.ClientConfig{Name: c.Name, Addr: c.Addr, SystemID: c.SystemID, Password: c.Password, SystemType: c.SystemType,
-			Window: c.Window, RatePerSecond: c.RatePerSecond, EnquireLink: c.EnquireLink, Pair: c.Bind == "pair", Log: log}
+			Window: c.Window, RatePerSecond: c.RatePerSecond, EnquireLink: c.EnquireLink, SubmitTimeout: c.SubmitTimeout, Pair: c.Bind == "pair", Log: log}
 		if c.TLS {
 			if cc.TLS, err = tlsConfigFor(c.Addr, c.TLSCAFile); err != nil {
 				return nil, fmt.Errorf("carriers %s: %w", c.Name, err)

@@ -18,23 +18,26 @@ import (
 // which is what delivery consumes (guarantee 2: nothing is transmitted
 // unarchived).
 //
-// Exactly one record per message (guarantee 5): before a segment is
-// written, each of its message IDs is mapped to the segment's key in the
-// archive_ids bucket. A redelivered message whose mapped segment was
-// written is not written again, only re-announced; one whose segment never
-// got written (crash between the map and the put) has that segment's
-// reservation sealed void and is written anew.
+// Exactly one record per message (guarantee 5): a segment's reservation in
+// the archive log head keeps the FILTERED stream sequences of its messages
+// until their acks are confirmed (then release drops them; a confirmed ack
+// deletes the message from the work queue, so it cannot come back). A
+// redelivered message found there in a written segment is not written
+// again, only re-announced; one whose segment never got written (crash
+// between the reservation and the put) has that reservation sealed void and
+// is written anew. No KV write per message.
 type archiveStage struct {
 	bus        *bus.Bus
 	alog       *archiveLog
 	maxRecords int
 	maxAge     time.Duration
 	log        *slog.Logger
+	written    string // the segment the last batch wrote (handle, then release)
 }
 
 func (s *archiveStage) stage() pipeline.Stage {
 	return pipeline.Stage{Name: bus.ConsumerArchive, Stream: bus.StreamFiltered, Outputs: []string{bus.StreamArchived, bus.StreamEvents},
-		Handle: s.handle,
+		Handle: s.handle, Acked: s.release,
 		// Never give up on archiving: a store outage must hold messages
 		// back, not drop them.
 		Batch: s.maxRecords, MaxWait: s.maxAge, MaxAckPending: max(2*s.maxRecords, 4096)}
@@ -58,9 +61,10 @@ func (s *archiveStage) handle(ctx context.Context, batch []*bus.Msg) []pipeline.
 			rec: archive.Record{Kind: archive.KindMessage, ID: m.ID, Message: m, ArchivedAt: now}})
 		msgs, at = append(msgs, m), append(at, i)
 	}
-	segs, _ := s.alog.archiveBatch(ctx, archive.SourceMessages, recs, now, func(key string, r *pendingRecord) {
+	segs, written := s.alog.archiveBatch(ctx, archive.SourceMessages, recs, now, func(key string, r *pendingRecord) {
 		r.rec.Message.Segment = key
-	}, nil)
+	}, sameMessage)
+	s.written = written
 	for j, m := range msgs {
 		i := at[j]
 		if segs[j] == "" {
@@ -79,4 +83,23 @@ func (s *archiveStage) handle(ctx context.Context, batch []*bus.Msg) []pipeline.
 			Events: []sms.Event{pipeline.Event(m.ID, sms.StatusArchived, "")}}
 	}
 	return res
+}
+
+// sameMessage: the stored record is the message's record.
+func sameMessage(stored, incoming *archive.Record) bool {
+	return stored.Kind == archive.KindMessage && incoming.Kind == archive.KindMessage && stored.ID == incoming.ID
+}
+
+// release drops the FILTERED sequences kept in the archive log head for
+// the segment just written, once the acks of its messages are confirmed:
+// those messages are deleted from the work queue and cannot come back.
+func (s *archiveStage) release(ctx context.Context) {
+	written := s.written
+	s.written = ""
+	if written == "" {
+		return
+	}
+	if err := s.alog.release(ctx, written); err != nil {
+		s.log.Warn("releasing archived segment failed; it stays in the archive log head until its TTL", "segment", written, "err", err)
+	}
 }
