@@ -3,6 +3,8 @@ package config
 import (
 	"time"
 
+	"github.com/smsgw/smsgw/archive/merklelog"
+
 	"github.com/smsgw/smsgw/filters"
 )
 
@@ -112,13 +114,7 @@ type Archive struct {
 }
 
 // RetentionClass is a named retention policy and the records it covers.
-type RetentionClass struct {
-	Name        string   `mapstructure:"name" json:"name"`
-	Days        int      `mapstructure:"days" json:"days"`
-	Departments []string `mapstructure:"departments" json:"departments"`
-	Employees   []string `mapstructure:"employees" json:"employees"`
-	Numbers     []string `mapstructure:"numbers" json:"numbers"` // business numbers, E.164
-}
+type RetentionClass = merklelog.RetentionClass
 
 // S3 is an S3-compatible bucket with Object Lock enabled.
 type S3 struct {

@@ -15,6 +15,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/smsgw/smsgw/archive"
+	"github.com/smsgw/smsgw/archive/merklelog"
 	"github.com/smsgw/smsgw/config"
 	"github.com/smsgw/smsgw/directory"
 	"github.com/smsgw/smsgw/filters"
@@ -50,7 +51,7 @@ type App struct {
 	carriers map[string]*smpp.Client
 	httpLn   net.Listener
 	httpSrv  *http.Server
-	alog     *archiveLog // the archive's Merkle log: segment writers and checkpointer
+	alog     *merklelog.Log // the archive's Merkle log: segment writers and checkpointer
 	ready    readiness
 
 	// AdminTokenPath is where the bootstrap admin token is; AdminTokenNew
@@ -132,13 +133,20 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *App, err 
 	if a.AdminTokenPath, a.AdminTokenNew, err = a.Tokens.Bootstrap(ctx, cfg.DataDir); err != nil {
 		return nil, fmt.Errorf("bootstrapping admin token: %w", err)
 	}
-	if a.alog, err = newArchiveLog(cfg, a.Store, a.Bus, log); err != nil {
+	signer, err := ArchiveSigner(cfg, log)
+	if err != nil {
 		return nil, err
 	}
-	a.alog.policy = newRetentionPolicy(cfg.Archive, func(ctx context.Context, id string) (string, error) {
+	policy := merklelog.NewRetentionPolicy(cfg.Archive.RetentionDays, cfg.Archive.RetentionClasses, func(ctx context.Context, id string) (string, error) {
 		e, _, err := a.Directory.Employee(ctx, id)
 		return e.Department, err
 	})
+	a.alog, err = merklelog.Open(merklelog.Config{Node: cfg.Node, Retention: time.Duration(cfg.Archive.RetentionDays) * 24 * time.Hour,
+		Interval: cfg.Archive.CheckpointInterval, Heartbeat: cfg.Archive.CheckpointHeartbeat},
+		a.Store, merklelog.Buckets{State: a.Bus.KV(bus.BucketArchiveLog), IDs: a.Bus.KV(bus.BucketArchiveIDs)}, signer, policy, log)
+	if err != nil {
+		return nil, err
+	}
 	if cfg.Sandbox.Enabled {
 		if a.Sandbox, err = sandbox.New(sandbox.Config{Addr: cfg.Sandbox.Addr, SystemID: "smsgw", Password: "sandbox", Log: log}); err != nil {
 			return nil, fmt.Errorf("starting sandbox carrier: %w", err)
@@ -305,7 +313,7 @@ func (a *App) Run(ctx context.Context) error {
 	}
 	stages := a.flow(carriers)
 	stageWG.Add(1)
-	go func() { defer stageWG.Done(); a.alog.runCheckpointer(stageCtx) }()
+	go func() { defer stageWG.Done(); a.alog.Run(stageCtx) }()
 	stageWG.Add(1)
 	go func() { defer stageWG.Done(); a.runSweeper(stageCtx) }()
 	stageWG.Add(1)

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/smsgw/smsgw/archive"
+	"github.com/smsgw/smsgw/archive/merklelog"
 	"github.com/smsgw/smsgw/internal/bus"
 	"github.com/smsgw/smsgw/pipeline"
 	"github.com/smsgw/smsgw/sms"
@@ -28,7 +29,7 @@ import (
 // is written anew. No KV write per message.
 type archiveStage struct {
 	bus        *bus.Bus
-	alog       *archiveLog
+	alog       *merklelog.Log
 	maxRecords int
 	maxAge     time.Duration
 	log        *slog.Logger
@@ -46,7 +47,7 @@ func (s *archiveStage) stage() pipeline.Stage {
 func (s *archiveStage) handle(ctx context.Context, batch []*bus.Msg) []pipeline.Result {
 	now := time.Now().UTC()
 	res := make([]pipeline.Result, len(batch))
-	recs := make([]pendingRecord, 0, len(batch))
+	recs := make([]merklelog.Pending, 0, len(batch))
 	msgs := make([]*sms.Message, 0, len(batch))
 	at := make([]int, 0, len(batch)) // recs[j] is batch[at[j]]
 	for i, in := range batch {
@@ -57,12 +58,12 @@ func (s *archiveStage) handle(ctx context.Context, batch []*bus.Msg) []pipeline.
 			continue
 		}
 		m.ArchivedAt = now
-		recs = append(recs, pendingRecord{in: in, dedupe: string(m.ID),
-			rec: archive.Record{Kind: archive.KindMessage, ID: m.ID, Message: m, ArchivedAt: now}})
+		recs = append(recs, merklelog.Pending{Seq: in.StreamSeq, Redelivered: in.Deliveries > 1, Dedupe: string(m.ID),
+			Rec: archive.Record{Kind: archive.KindMessage, ID: m.ID, Message: m, ArchivedAt: now}})
 		msgs, at = append(msgs, m), append(at, i)
 	}
-	segs, written := s.alog.archiveBatch(ctx, archive.SourceMessages, recs, now, func(key string, r *pendingRecord) {
-		r.rec.Message.Segment = key
+	segs, written := s.alog.Archive(ctx, archive.SourceMessages, recs, now, func(key string, r *merklelog.Pending) {
+		r.Rec.Message.Segment = key
 	}, sameMessage)
 	s.written = written
 	for j, m := range msgs {
@@ -99,7 +100,7 @@ func (s *archiveStage) release(ctx context.Context) {
 	if written == "" {
 		return
 	}
-	if err := s.alog.release(ctx, written); err != nil {
+	if err := s.alog.Release(ctx, written); err != nil {
 		s.log.Warn("releasing archived segment failed; it stays in the archive log head until its TTL", "segment", written, "err", err)
 	}
 }

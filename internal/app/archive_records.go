@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/smsgw/smsgw/archive"
+	"github.com/smsgw/smsgw/archive/merklelog"
 	"github.com/smsgw/smsgw/internal/bus"
 	"github.com/smsgw/smsgw/pipeline"
 	"github.com/smsgw/smsgw/sms"
@@ -25,7 +26,7 @@ import (
 // for a KV write each — through their stream sequences kept in the
 // segment's head entry until the acks are sent (see archiveBatch).
 type recordStage struct {
-	alog       *archiveLog
+	alog       *merklelog.Log
 	stream     string
 	durable    string
 	source     string
@@ -52,7 +53,7 @@ func (s *recordStage) stage() pipeline.Stage {
 func (s *recordStage) handle(ctx context.Context, batch []*bus.Msg) []pipeline.Result {
 	now := time.Now().UTC()
 	res := make([]pipeline.Result, len(batch))
-	recs := make([]pendingRecord, 0, len(batch))
+	recs := make([]merklelog.Pending, 0, len(batch))
 	at := make([]int, 0, len(batch))
 	for i, in := range batch {
 		rec, key, err := s.decode(in, now)
@@ -62,9 +63,9 @@ func (s *recordStage) handle(ctx context.Context, batch []*bus.Msg) []pipeline.R
 			res[i] = pipeline.Result{Outcome: pipeline.Dead, Code: "undecodable"}
 			continue
 		}
-		recs, at = append(recs, pendingRecord{in: in, rec: rec, dedupe: key}), append(at, i)
+		recs, at = append(recs, merklelog.Pending{Seq: in.StreamSeq, Redelivered: in.Deliveries > 1, Rec: rec, Dedupe: key}), append(at, i)
 	}
-	segs, written := s.alog.archiveBatch(ctx, s.source, recs, now, nil, s.sameRecord)
+	segs, written := s.alog.Archive(ctx, s.source, recs, now, nil, s.sameRecord)
 	s.written = written
 	for j, seg := range segs {
 		if seg == "" {
@@ -83,7 +84,7 @@ func (s *recordStage) release(ctx context.Context) {
 	if written == "" {
 		return
 	}
-	if err := s.alog.release(ctx, written); err != nil {
+	if err := s.alog.Release(ctx, written); err != nil {
 		s.log.Warn("releasing archived segment failed; it stays in the archive log head until its TTL", "segment", written, "err", err)
 	}
 }

@@ -28,7 +28,7 @@ type Exporter struct {
 func (a *App) exporter() *Exporter {
 	e := &Exporter{store: a.Store, idx: a.Index, holds: a.holds(), journal: a.Journal(), vkeys: a.cfg.Archive.VerifierKeys}
 	if a.alog != nil {
-		e.signer = a.alog.signer
+		e.signer = a.alog.Signer()
 	}
 	return e
 }

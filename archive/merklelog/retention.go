@@ -1,4 +1,4 @@
-package app
+package merklelog
 
 import (
 	"context"
@@ -8,19 +8,18 @@ import (
 	"time"
 
 	"github.com/smsgw/smsgw/archive"
-	"github.com/smsgw/smsgw/config"
 	"github.com/smsgw/smsgw/sms"
 )
 
-// retentionPolicy decides how long each archived record is locked: a
+// RetentionPolicy decides how long each archived record is locked: a
 // message takes the longest of the retention classes matching its
 // employee, the employee's department or its business number, else the
 // default; records that are not messages (events, audit entries) and
 // everything the log writes for itself (void segments, checkpoints) take
 // the longest configured retention, since they may concern any message.
-type retentionPolicy struct {
+type RetentionPolicy struct {
 	def, longest time.Duration
-	classes      []config.RetentionClass
+	classes      []RetentionClass
 	// department looks an employee's department up (numbers.Directory).
 	department func(ctx context.Context, employeeID string) (string, error)
 
@@ -33,10 +32,21 @@ type deptEntry struct {
 	exp  time.Time
 }
 
-func newRetentionPolicy(cfg config.Archive, department func(context.Context, string) (string, error)) *retentionPolicy {
-	p := &retentionPolicy{def: days(cfg.RetentionDays), classes: cfg.RetentionClasses, department: department, cache: map[string]deptEntry{}}
+// RetentionClass is a named retention policy and the records it covers
+// (config key archive.retention_classes).
+type RetentionClass struct {
+	Name        string   `mapstructure:"name" json:"name"`
+	Days        int      `mapstructure:"days" json:"days"`
+	Departments []string `mapstructure:"departments" json:"departments"`
+	Employees   []string `mapstructure:"employees" json:"employees"`
+	Numbers     []string `mapstructure:"numbers" json:"numbers"` // business numbers, E.164
+}
+
+// NewRetentionPolicy keeps records defaultDays unless a class says longer.
+func NewRetentionPolicy(defaultDays int, classes []RetentionClass, department func(context.Context, string) (string, error)) *RetentionPolicy {
+	p := &RetentionPolicy{def: days(defaultDays), classes: classes, department: department, cache: map[string]deptEntry{}}
 	p.longest = p.def
-	for _, c := range cfg.RetentionClasses {
+	for _, c := range classes {
 		p.longest = max(p.longest, days(c.Days))
 	}
 	return p
@@ -44,7 +54,7 @@ func newRetentionPolicy(cfg config.Archive, department func(context.Context, str
 
 func days(n int) time.Duration { return time.Duration(n) * 24 * time.Hour }
 
-func (p *retentionPolicy) dept(ctx context.Context, employeeID string) string {
+func (p *RetentionPolicy) dept(ctx context.Context, employeeID string) string {
 	if employeeID == "" || p.department == nil {
 		return ""
 	}
@@ -67,7 +77,7 @@ func (p *retentionPolicy) dept(ctx context.Context, employeeID string) string {
 
 // classify returns the classes a message falls in (comma-separated, "" for
 // the default) and its retention.
-func (p *retentionPolicy) classify(ctx context.Context, m *sms.Message) (string, time.Duration) {
+func (p *RetentionPolicy) classify(ctx context.Context, m *sms.Message) (string, time.Duration) {
 	if len(p.classes) == 0 {
 		return "", p.def
 	}
@@ -105,7 +115,7 @@ func (p *retentionPolicy) classify(ctx context.Context, m *sms.Message) (string,
 
 // of sets each message record's class and returns how long a segment of
 // recs must be locked: as long as its longest-kept record.
-func (p *retentionPolicy) of(ctx context.Context, recs []archive.Record) time.Duration {
+func (p *RetentionPolicy) of(ctx context.Context, recs []archive.Record) time.Duration {
 	var d time.Duration
 	for i := range recs {
 		r := &recs[i]

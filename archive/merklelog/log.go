@@ -1,4 +1,4 @@
-package app
+package merklelog
 
 import (
 	"cmp"
@@ -8,18 +8,15 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
-	"os"
-	"path/filepath"
 	"slices"
 	"time"
 
 	"github.com/smsgw/smsgw/archive"
-	"github.com/smsgw/smsgw/config"
-	"github.com/smsgw/smsgw/internal/bus"
+	"github.com/smsgw/smsgw/kv"
 	"github.com/smsgw/smsgw/sms"
 )
 
-// archiveLog is this node's part in the archive's one global Merkle log.
+// Log is this node's part in the archive's one global Merkle log.
 // Every archived record — message, event, audit entry — has a log index;
 // a segment holds a consecutive range of them and says so in its header,
 // so the log is the concatenation of the segments in index order.
@@ -46,16 +43,19 @@ import (
 // placeholder that verify reports: never a silent gap, never a record
 // twice.
 //
-// The checkpointer (archive_checkpoint.go) folds written and void segments
+// The checkpointer (checkpoint.go) folds written and void segments
 // into the tree in index order ("tree" record), drops them from head, and
 // signs checkpoints.
-type archiveLog struct {
-	store     archive.Store
-	state     *bus.KV // archive_log
-	ids       *bus.KV // archive_ids: record dedupe key -> segment key
+type Log struct {
+	store archive.Store
+	state kv.Bucket // archive_log
+	ids   interface {
+		kv.Bucket
+		PutBatch(ctx context.Context, keys []string, vals [][]byte) []error
+	} // archive_ids: record dedupe key -> segment key
 	signer    *archive.Signer
 	retention time.Duration    // default retention; see policy
-	policy    *retentionPolicy // retention classes; nil: retention for everything
+	policy    *RetentionPolicy // retention classes; nil: retention for everything
 	node      string
 	log       *slog.Logger
 
@@ -125,61 +125,53 @@ type logTree struct {
 // landed; its records are not archived and must be written again.
 var errVoided = errors.New("archive segment reservation was voided before it was written")
 
-// DefaultSigningKeyName names generated keys and so the log's origin.
-const DefaultSigningKeyName = "smsgw-archive"
+// Config is how the log writes and signs.
+type Config struct {
+	Node string // this node's name, recorded with its reservations
+	// Retention is the default lock period of a segment (the policy's
+	// classes may lengthen it per record).
+	Retention time.Duration
+	// Interval is how often a checkpoint is signed while records arrive
+	// (1s to 60s); Heartbeat how often when idle (Interval to 24h).
+	Interval, Heartbeat time.Duration
+}
 
-func newArchiveLog(cfg config.Config, st archive.Store, b *bus.Bus, log *slog.Logger) (*archiveLog, error) {
-	a := cfg.Archive
-	if a.CheckpointInterval < time.Second || a.CheckpointInterval > time.Minute {
-		return nil, sms.Errorf(sms.Invalid, "bad_config", "archive.checkpoint_interval: must be between 1s and 60s (got %s)", a.CheckpointInterval)
+// Buckets are where the log keeps its state: State holds "head" and
+// "tree"; IDs maps journal entry ids to the segment holding them.
+type Buckets struct {
+	State kv.Bucket
+	IDs   interface {
+		kv.Bucket
+		PutBatch(ctx context.Context, keys []string, vals [][]byte) []error
 	}
-	if a.CheckpointHeartbeat < a.CheckpointInterval || a.CheckpointHeartbeat > 24*time.Hour {
-		return nil, sms.Errorf(sms.Invalid, "bad_config", "archive.checkpoint_heartbeat: must be between archive.checkpoint_interval and 24h (got %s)", a.CheckpointHeartbeat)
+}
+
+// Open returns the log writer for store st, signing checkpoints with
+// signer. policy may be nil (Retention for everything).
+func Open(cfg Config, st archive.Store, b Buckets, signer *archive.Signer, policy *RetentionPolicy, log *slog.Logger) (*Log, error) {
+	if cfg.Interval < time.Second || cfg.Interval > time.Minute {
+		return nil, sms.Errorf(sms.Invalid, "bad_config", "archive.checkpoint_interval: must be between 1s and 60s (got %s)", cfg.Interval)
 	}
-	signer, err := ArchiveSigner(cfg, log)
-	if err != nil {
-		return nil, err
+	if cfg.Heartbeat < cfg.Interval || cfg.Heartbeat > 24*time.Hour {
+		return nil, sms.Errorf(sms.Invalid, "bad_config", "archive.checkpoint_heartbeat: must be between archive.checkpoint_interval and 24h (got %s)", cfg.Heartbeat)
 	}
-	return &archiveLog{
-		store: st, state: b.KV(bus.BucketArchiveLog), ids: b.KV(bus.BucketArchiveIDs), signer: signer,
-		retention: time.Duration(a.RetentionDays) * 24 * time.Hour, node: cfg.Node, log: log.With("component", "archive-log"),
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Log{
+		store: st, state: b.State, ids: b.IDs, signer: signer, policy: policy,
+		retention: cfg.Retention, node: cfg.Node, log: log.With("component", "archive-log"),
 		putTimeout: 30 * time.Second, sealAfter: 3 * time.Minute,
-		interval: a.CheckpointInterval, heartbeat: a.CheckpointHeartbeat,
-		tick: min(time.Second, a.CheckpointInterval/2),
+		interval: cfg.Interval, heartbeat: cfg.Heartbeat,
+		tick: min(time.Second, cfg.Interval/2),
 	}, nil
 }
 
-// ArchiveSigner loads the checkpoint signing key. With the s3 backend the
-// key file must be configured: a production key is never generated
-// silently. With the local (development) backend and no file configured, a
-// key is generated into <data_dir>/archive-signing.key on first start,
-// with a loud warning.
-func ArchiveSigner(cfg config.Config, log *slog.Logger) (*archive.Signer, error) {
-	file := cfg.Archive.SigningKeyFile
-	if file == "" {
-		if cfg.Archive.Backend == "s3" {
-			return nil, sms.Errorf(sms.Invalid, "bad_config",
-				"archive.signing_key_file: required when archive.backend is s3: the key that signs the archive's checkpoints is never generated "+
-					"silently in production; create one with `smsgw archive keygen --out FILE`, keep it secret, and give its .pub to whoever runs `smsgw archive verify`")
-		}
-		file = filepath.Join(cfg.DataDir, "archive-signing.key")
-		if _, err := os.Stat(file); errors.Is(err, os.ErrNotExist) {
-			vkey, err := archive.WriteKeyFile(file, DefaultSigningKeyName)
-			if err != nil {
-				return nil, fmt.Errorf("generating the archive signing key: %w", err)
-			}
-			if log != nil {
-				log.Warn("GENERATED A NEW ARCHIVE SIGNING KEY — development only: checkpoints of this local archive are signed with a key "+
-					"created just now in the data dir; in production set archive.signing_key_file to a key made with `smsgw archive keygen`",
-					"file", file, "verifier_key", vkey)
-			}
-		}
-	}
-	return archive.LoadSigner(file)
-}
+// Signer is the key the log signs its checkpoints with.
+func (l *Log) Signer() *archive.Signer { return l.signer }
 
 // getJSON reads key into v; rev 0 when absent.
-func (l *archiveLog) getJSON(ctx context.Context, key string, v any) (uint64, error) {
+func (l *Log) getJSON(ctx context.Context, key string, v any) (uint64, error) {
 	e, err := l.state.Get(ctx, key)
 	if sms.KindOf(err) == sms.NotFound {
 		return 0, nil
@@ -194,7 +186,7 @@ func (l *archiveLog) getJSON(ctx context.Context, key string, v any) (uint64, er
 }
 
 // putJSON writes key if its revision is still rev (0: if absent).
-func (l *archiveLog) putJSON(ctx context.Context, key string, v any, rev uint64) error {
+func (l *Log) putJSON(ctx context.Context, key string, v any, rev uint64) error {
 	data, err := json.Marshal(v)
 	if err != nil {
 		return err
@@ -209,7 +201,7 @@ func (l *archiveLog) putJSON(ctx context.Context, key string, v any, rev uint64)
 
 // update applies f to a record under compare-and-set, retrying on
 // conflicts. f may return errNoChange to leave the record as it is.
-func (l *archiveLog) update(ctx context.Context, key string, fresh func() any, f func(v any) error) error {
+func (l *Log) update(ctx context.Context, key string, fresh func() any, f func(v any) error) error {
 	for attempt := 0; ; attempt++ {
 		v := fresh()
 		rev, err := l.getJSON(ctx, key, v)
@@ -238,12 +230,12 @@ func (l *archiveLog) update(ctx context.Context, key string, fresh func() any, f
 
 var errNoChange = errors.New("no change")
 
-func (l *archiveLog) updateHead(ctx context.Context, f func(h *logHead) error) error {
+func (l *Log) updateHead(ctx context.Context, f func(h *logHead) error) error {
 	return l.update(ctx, headKey, func() any { return &logHead{} }, func(v any) error { return f(v.(*logHead)) })
 }
 
 // reserve takes the next count log positions for segment key.
-func (l *archiveLog) reserve(ctx context.Context, key, source string, count int, at time.Time, seqs [][2]uint64) (logEntry, error) {
+func (l *Log) reserve(ctx context.Context, key, source string, count int, at time.Time, seqs [][2]uint64) (logEntry, error) {
 	var e logEntry
 	err := l.updateHead(ctx, func(h *logHead) error {
 		if len(h.Segments) >= maxHeadSegments {
@@ -263,7 +255,7 @@ func (l *archiveLog) reserve(ctx context.Context, key, source string, count int,
 
 // release marks a segment's stream messages acked: its entry may leave
 // head once folded into the tree.
-func (l *archiveLog) release(ctx context.Context, key string) error {
+func (l *Log) Release(ctx context.Context, key string) error {
 	return l.updateHead(ctx, func(h *logHead) error {
 		for i := range h.Segments {
 			if s := &h.Segments[i]; s.Key == key && s.Pending {
@@ -276,7 +268,7 @@ func (l *archiveLog) release(ctx context.Context, key string) error {
 }
 
 // finish records the outcome of an open segment.
-func (l *archiveLog) finish(ctx context.Context, key, state, version string) error {
+func (l *Log) finish(ctx context.Context, key, state, version string) error {
 	return l.updateHead(ctx, func(h *logHead) error {
 		for i := range h.Segments {
 			if s := &h.Segments[i]; s.Key == key {
@@ -292,7 +284,7 @@ func (l *archiveLog) finish(ctx context.Context, key, state, version string) err
 }
 
 // entry finds key in head.
-func (l *archiveLog) entry(ctx context.Context, key string) (logEntry, bool, error) {
+func (l *Log) entry(ctx context.Context, key string) (logEntry, bool, error) {
 	var h logHead
 	if _, err := l.getJSON(ctx, headKey, &h); err != nil {
 		return logEntry{}, false, err
@@ -309,7 +301,7 @@ func (l *archiveLog) entry(ctx context.Context, key string) (logEntry, bool, err
 // to archive_ids, when given; seqs go into the reservation), put, confirm.
 // nil means every record is archived in key; an error means none is (the
 // reservation is sealed void, now or later by someone else).
-func (l *archiveLog) write(ctx context.Context, key, source string, recs []archive.Record, dedupe []string, seqs [][2]uint64, now time.Time) error {
+func (l *Log) write(ctx context.Context, key, source string, recs []archive.Record, dedupe []string, seqs [][2]uint64, now time.Time) error {
 	e, err := l.reserve(ctx, key, source, len(recs), now, seqs)
 	if err != nil {
 		return err
@@ -372,7 +364,7 @@ func (l *archiveLog) write(ctx context.Context, key, source string, recs []archi
 // giveUp seals a reservation its writer abandons, best effort: if the
 // store is down this fails too and the reservation is sealed later.
 // It returns what holds the key now ("" when unknown).
-func (l *archiveLog) giveUp(ctx context.Context, e logEntry, reason string) string {
+func (l *Log) giveUp(ctx context.Context, e logEntry, reason string) string {
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
 	state, err := l.seal(sctx, e, reason)
@@ -385,7 +377,7 @@ func (l *archiveLog) giveUp(ctx context.Context, e logEntry, reason string) stri
 // seal settles an open reservation: it PUTs a void segment for e's range
 // under e's key, put-if-absent, and records what now holds the key
 // (segWritten when the data segment got there first).
-func (l *archiveLog) seal(ctx context.Context, e logEntry, reason string) (string, error) {
+func (l *Log) seal(ctx context.Context, e logEntry, reason string) (string, error) {
 	now := time.Now().UTC()
 	recs := archive.VoidRecords(e.First, e.Count, reason, now)
 	data, _, err := archive.EncodeLogSegment(archive.SegmentInfo{Key: e.Key, First: e.First, Source: e.Source, Void: reason,
@@ -414,7 +406,7 @@ func (l *archiveLog) seal(ctx context.Context, e logEntry, reason string) (strin
 
 // holder reads the object under e's key (its original version) and says
 // whether it is the data segment or a void.
-func (l *archiveLog) holder(ctx context.Context, e logEntry) (state, version string, err error) {
+func (l *Log) holder(ctx context.Context, e logEntry) (state, version string, err error) {
 	data, version, err := readOriginal(ctx, l.store, e.Key)
 	if err != nil {
 		return "", "", fmt.Errorf("reading %s: %w", e.Key, err)
@@ -466,7 +458,7 @@ func readOriginal(ctx context.Context, st archive.Store, key string) ([]byte, st
 // known caches, per batch, what each segment key turned out to hold (true:
 // its records are archived), so that a redelivered batch of many records
 // of one segment costs one look each at head and the store.
-func (l *archiveLog) archivedIn(ctx context.Context, dedupe string, known map[string]bool) (string, bool, error) {
+func (l *Log) archivedIn(ctx context.Context, dedupe string, known map[string]bool) (string, bool, error) {
 	ent, err := l.ids.Get(ctx, dedupe)
 	if sms.KindOf(err) == sms.NotFound {
 		return "", false, nil
@@ -488,7 +480,7 @@ func (l *archiveLog) archivedIn(ctx context.Context, dedupe string, known map[st
 
 // segmentHolds reports whether segment key holds its records (written) or
 // not (void), sealing it first if its reservation is still open.
-func (l *archiveLog) segmentHolds(ctx context.Context, key string) (bool, error) {
+func (l *Log) segmentHolds(ctx context.Context, key string) (bool, error) {
 	e, found, err := l.entry(ctx, key)
 	if err != nil {
 		return false, err
@@ -521,11 +513,16 @@ func (l *archiveLog) segmentHolds(ctx context.Context, key string) (bool, error)
 	return info.Void == "", nil
 }
 
-// pendingRecord is one record a stage wants archived.
-type pendingRecord struct {
-	in     *bus.Msg
-	rec    archive.Record
-	dedupe string
+// Pending is one record a stage wants archived.
+type Pending struct {
+	// Rec is the record; Dedupe its key among the batch (and, without a
+	// sameRecord function, in the IDs bucket).
+	Rec    archive.Record
+	Dedupe string
+	// Seq is the record's stream sequence; Redelivered says the stream
+	// handed it out before (so it may be archived already).
+	Seq         uint64
+	Redelivered bool
 }
 
 // archiveBatch archives the records of a batch exactly once: duplicates in
@@ -538,8 +535,8 @@ type pendingRecord struct {
 // or — when sameRecord is given (events: five per message, too many for a
 // KV entry each) — by their stream sequence in the pending segments of
 // head, confirmed by comparing the stored record with sameRecord.
-func (l *archiveLog) archiveBatch(ctx context.Context, source string, recs []pendingRecord, now time.Time,
-	prepare func(key string, r *pendingRecord), sameRecord func(stored, incoming *archive.Record) bool) ([]string, string) {
+func (l *Log) Archive(ctx context.Context, source string, recs []Pending, now time.Time,
+	prepare func(key string, r *Pending), sameRecord func(stored, incoming *archive.Record) bool) ([]string, string) {
 	out := make([]string, len(recs))
 	first := map[string]int{}
 	known := map[string]bool{}
@@ -548,22 +545,22 @@ func (l *archiveLog) archiveBatch(ctx context.Context, source string, recs []pen
 	var dups [][2]int
 	for i := range recs {
 		r := &recs[i]
-		if j, ok := first[r.dedupe]; ok {
+		if j, ok := first[r.Dedupe]; ok {
 			dups = append(dups, [2]int{i, j})
 			continue
 		}
-		first[r.dedupe] = i
-		if r.in != nil && r.in.Deliveries > 1 {
+		first[r.Dedupe] = i
+		if r.Redelivered {
 			var seg string
 			var ok bool
 			var err error
 			if sameRecord != nil {
 				seg, ok, err = l.archivedBySeq(ctx, source, r, seqc, sameRecord)
 			} else {
-				seg, ok, err = l.archivedIn(ctx, r.dedupe, known)
+				seg, ok, err = l.archivedIn(ctx, r.Dedupe, known)
 			}
 			if err != nil {
-				l.log.Warn("checking the archive for a redelivered record failed; will retry", "source", source, "id", r.rec.ID, "err", err)
+				l.log.Warn("checking the archive for a redelivered record failed; will retry", "source", source, "id", r.Rec.ID, "err", err)
 				continue
 			}
 			if ok {
@@ -583,12 +580,12 @@ func (l *archiveLog) archiveBatch(ctx context.Context, source string, recs []pen
 			if prepare != nil {
 				prepare(key, &recs[i])
 			}
-			batch[k] = recs[i].rec
+			batch[k] = recs[i].Rec
 			if sameRecord == nil {
-				dedupe = append(dedupe, recs[i].dedupe)
+				dedupe = append(dedupe, recs[i].Dedupe)
 				continue
 			}
-			seq := recs[i].in.StreamSeq
+			seq := recs[i].Seq
 			if n := len(seqs); n > 0 && seqs[n-1][1]+1 == seq {
 				seqs[n-1][1] = seq
 			} else {
@@ -622,7 +619,7 @@ type seqCache struct {
 // head's pending segments of source. Open segments are sealed first; a
 // written one counts only if the record stored at that position is the
 // same record (a stream recreated since reuses sequences).
-func (l *archiveLog) archivedBySeq(ctx context.Context, source string, r *pendingRecord, c *seqCache, same func(stored, incoming *archive.Record) bool) (string, bool, error) {
+func (l *Log) archivedBySeq(ctx context.Context, source string, r *Pending, c *seqCache, same func(stored, incoming *archive.Record) bool) (string, bool, error) {
 	if c.head == nil {
 		c.head = &logHead{}
 		if _, err := l.getJSON(ctx, headKey, c.head); err != nil {
@@ -635,7 +632,7 @@ func (l *archiveLog) archivedBySeq(ctx context.Context, source string, r *pendin
 		if e.Source != source {
 			continue
 		}
-		idx := seqIndex(e.Seqs, r.in.StreamSeq)
+		idx := seqIndex(e.Seqs, r.Seq)
 		if idx < 0 {
 			continue
 		}
@@ -660,7 +657,7 @@ func (l *archiveLog) archivedBySeq(ctx context.Context, source string, r *pendin
 			}
 			c.segs[e.Key] = seg
 		}
-		if idx < len(seg.Records) && same(&seg.Records[idx], &r.rec) {
+		if idx < len(seg.Records) && same(&seg.Records[idx], &r.Rec) {
 			return e.Key, true, nil
 		}
 	}
@@ -688,7 +685,7 @@ func sortedSegments(h logHead) []logEntry {
 
 // retentionOf is how long a segment of recs is locked (and sets each
 // message record's retention class).
-func (l *archiveLog) retentionOf(ctx context.Context, recs []archive.Record) time.Duration {
+func (l *Log) retentionOf(ctx context.Context, recs []archive.Record) time.Duration {
 	if l.policy == nil {
 		return l.retention
 	}
@@ -697,7 +694,7 @@ func (l *archiveLog) retentionOf(ctx context.Context, recs []archive.Record) tim
 
 // longestRetention is what the log's own objects (void segments,
 // checkpoints) are locked for: as long as any record they speak for.
-func (l *archiveLog) longestRetention() time.Duration {
+func (l *Log) longestRetention() time.Duration {
 	if l.policy == nil {
 		return l.retention
 	}

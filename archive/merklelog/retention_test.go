@@ -1,4 +1,4 @@
-package app
+package merklelog
 
 import (
 	"context"
@@ -6,19 +6,18 @@ import (
 	"testing"
 
 	"github.com/smsgw/smsgw/archive"
-	"github.com/smsgw/smsgw/config"
 	"github.com/smsgw/smsgw/sms"
 )
 
 func TestRetentionClasses(t *testing.T) {
-	cfg := config.Archive{RetentionDays: 2557, RetentionClasses: []config.RetentionClass{
+	classes := []RetentionClass{
 		{Name: "sec17a4", Days: 2192, Departments: []string{"Trading"}},
 		{Name: "mifid", Days: 3650, Numbers: []string{"+442071838750"}},
 		{Name: "exec", Days: 4000, Employees: []string{"ceo"}},
-	}}
+	}
 	depts := map[string]string{"tom": "trading", "ceo": "board", "ann": "support"}
 	lookups := 0
-	p := newRetentionPolicy(cfg, func(ctx context.Context, id string) (string, error) {
+	p := NewRetentionPolicy(2557, classes, func(ctx context.Context, id string) (string, error) {
 		lookups++
 		if id == "broken" {
 			return "", errors.New("directory down")

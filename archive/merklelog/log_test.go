@@ -1,11 +1,10 @@
-package app
+package merklelog
 
 import (
 	"context"
 	"errors"
 	"io"
 	"log/slog"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -13,21 +12,24 @@ import (
 	"time"
 
 	"github.com/smsgw/smsgw/archive"
-	"github.com/smsgw/smsgw/config"
 	"github.com/smsgw/smsgw/internal/bus"
 	"github.com/smsgw/smsgw/internal/testenv"
 	"github.com/smsgw/smsgw/sms"
 )
 
-func testArchiveLog(t *testing.T, st archive.Store) *archiveLog {
+func testArchiveLog(t *testing.T, st archive.Store) *Log {
 	t.Helper()
 	b := testenv.OpenBus(t)
-	cfg := config.Defaults()
-	cfg.DataDir = t.TempDir()
-	cfg.Node = "t"
-	cfg.Archive.CheckpointInterval = time.Second
-	cfg.Archive.CheckpointHeartbeat = 2 * time.Second
-	l, err := newArchiveLog(cfg, st, b, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	file := filepath.Join(t.TempDir(), "signing.key")
+	if _, err := archive.WriteKeyFile(file, "smsgw-archive"); err != nil {
+		t.Fatal(err)
+	}
+	signer, err := archive.LoadSigner(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := Open(Config{Node: "t", Retention: 2557 * 24 * time.Hour, Interval: time.Second, Heartbeat: 2 * time.Second},
+		st, Buckets{State: b.KV(bus.BucketArchiveLog), IDs: b.KV(bus.BucketArchiveIDs)}, signer, nil, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -43,23 +45,23 @@ func localStore(t *testing.T) *archive.LocalStore {
 	return st
 }
 
-func msgRecords(n int) []pendingRecord {
+func msgRecords(n int) []Pending {
 	now := time.Now().UTC()
-	out := make([]pendingRecord, n)
+	out := make([]Pending, n)
 	for i := range out {
 		id := sms.NewMessageID()
 		m := &sms.Message{ID: id, Direction: sms.Outbound, From: "+14155550100", To: "+14155550199", Body: "hello", AcceptedAt: now}
-		out[i] = pendingRecord{in: &bus.Msg{Deliveries: 1}, dedupe: string(id), rec: archive.Record{Kind: archive.KindMessage, ID: id, Message: m, ArchivedAt: now}}
+		out[i] = Pending{Dedupe: string(id), Rec: archive.Record{Kind: archive.KindMessage, ID: id, Message: m, ArchivedAt: now}}
 	}
 	return out
 }
 
 func first(keys []string, _ string) []string { return keys }
 
-func redelivered(recs []pendingRecord) []pendingRecord {
-	out := make([]pendingRecord, len(recs))
+func redelivered(recs []Pending) []Pending {
+	out := make([]Pending, len(recs))
 	for i, r := range recs {
-		r.in = &bus.Msg{Deliveries: 2, StreamSeq: r.in.StreamSeq}
+		r.Redelivered = true
 		out[i] = r
 	}
 	return out
@@ -68,7 +70,7 @@ func redelivered(recs []pendingRecord) []pendingRecord {
 var settled int
 
 // settle folds everything into the tree and signs a checkpoint.
-func settle(t *testing.T, l *archiveLog) string {
+func settle(t *testing.T, l *Log) string {
 	t.Helper()
 	ctx := context.Background()
 	if err := l.advance(ctx); err != nil {
@@ -82,7 +84,7 @@ func settle(t *testing.T, l *archiveLog) string {
 	return key
 }
 
-func verifyLog(t *testing.T, l *archiveLog) *archive.Report {
+func verifyLog(t *testing.T, l *Log) *archive.Report {
 	t.Helper()
 	rep, err := archive.Verify(context.Background(), l.store, archive.VerifyConfig{VerifierKeys: []string{l.signer.VerifierKey()}})
 	if err != nil {
@@ -130,7 +132,7 @@ func TestArchiveLogCrashBeforePut(t *testing.T) {
 	ctx := context.Background()
 	l := testArchiveLog(t, localStore(t))
 	before := msgRecords(3)
-	if got := first(l.archiveBatch(ctx, archive.SourceMessages, before, time.Now(), nil, nil)); got[0] == "" {
+	if got := first(l.Archive(ctx, archive.SourceMessages, before, time.Now(), nil, nil)); got[0] == "" {
 		t.Fatal("first batch not archived")
 	}
 	// The crashed writer: reservation and map, no PUT.
@@ -141,26 +143,26 @@ func TestArchiveLogCrashBeforePut(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, r := range lost {
-		if _, err := l.ids.Put(ctx, r.dedupe, []byte(key)); err != nil {
+		if _, err := l.ids.Put(ctx, r.Dedupe, []byte(key)); err != nil {
 			t.Fatal(err)
 		}
 	}
 	// Another writer takes the next positions meanwhile.
-	first(l.archiveBatch(ctx, archive.SourceMessages, msgRecords(2), time.Now(), nil, nil))
+	first(l.Archive(ctx, archive.SourceMessages, msgRecords(2), time.Now(), nil, nil))
 
-	got := first(l.archiveBatch(ctx, archive.SourceMessages, redelivered(lost), time.Now(), nil, nil))
+	got := first(l.Archive(ctx, archive.SourceMessages, redelivered(lost), time.Now(), nil, nil))
 	for i, k := range got {
 		if k == "" || k == key {
 			t.Fatalf("redelivered record %d archived in %q, want a new segment", i, k)
 		}
 	}
 	// The dead writer's late PUT cannot land any more.
-	data, _, _ := archive.EncodeLogSegment(archive.SegmentInfo{Key: key, First: e.First}, []archive.Record{lost[0].rec})
+	data, _, _ := archive.EncodeLogSegment(archive.SegmentInfo{Key: key, First: e.First}, []archive.Record{lost[0].Rec})
 	if _, err := l.store.Put(ctx, key, data, time.Now()); !errors.Is(err, archive.ErrExists) {
 		t.Fatalf("late PUT of the sealed segment: %v, want ErrExists", err)
 	}
 	// A further redelivery finds them archived, not written again.
-	again := first(l.archiveBatch(ctx, archive.SourceMessages, redelivered(lost), time.Now(), nil, nil))
+	again := first(l.Archive(ctx, archive.SourceMessages, redelivered(lost), time.Now(), nil, nil))
 	for i := range again {
 		if again[i] != got[i] {
 			t.Errorf("second redelivery of record %d: %q, want %q", i, again[i], got[i])
@@ -223,7 +225,7 @@ func TestArchiveLogRetriesSameSegment(t *testing.T) {
 	ctx := context.Background()
 	fs := &flakyStore{Store: localStore(t), failures: 2}
 	l := testArchiveLog(t, fs)
-	got := first(l.archiveBatch(ctx, archive.SourceMessages, msgRecords(5), time.Now(), nil, nil))
+	got := first(l.Archive(ctx, archive.SourceMessages, msgRecords(5), time.Now(), nil, nil))
 	if got[0] == "" {
 		t.Fatal("not archived after transient errors")
 	}
@@ -242,7 +244,7 @@ func TestArchiveLogLostPutResponse(t *testing.T) {
 	ctx := context.Background()
 	fs := &flakyStore{Store: localStore(t), landed: 1}
 	l := testArchiveLog(t, fs)
-	got := first(l.archiveBatch(ctx, archive.SourceMessages, msgRecords(3), time.Now(), nil, nil))
+	got := first(l.Archive(ctx, archive.SourceMessages, msgRecords(3), time.Now(), nil, nil))
 	if got[0] == "" {
 		t.Fatal("records not archived after a lost PUT response")
 	}
@@ -269,11 +271,11 @@ func TestArchiveLogWriterLosesToSealer(t *testing.T) {
 		}
 	}
 	recs := msgRecords(3)
-	got := first(l.archiveBatch(ctx, archive.SourceMessages, recs, time.Now(), nil, nil))
+	got := first(l.Archive(ctx, archive.SourceMessages, recs, time.Now(), nil, nil))
 	if got[0] != "" {
 		t.Fatalf("records reported archived in %s, whose reservation was sealed void", got[0])
 	}
-	got = first(l.archiveBatch(ctx, archive.SourceMessages, redelivered(recs), time.Now(), nil, nil))
+	got = first(l.Archive(ctx, archive.SourceMessages, redelivered(recs), time.Now(), nil, nil))
 	if got[0] == "" {
 		t.Fatal("redelivered records not archived")
 	}
@@ -292,7 +294,7 @@ func TestArchiveLogSealsStaleReservation(t *testing.T) {
 	if _, err := l.reserve(ctx, archive.NewSegmentKey(time.Now()), archive.SourceEvents, 2, time.Now().Add(-time.Hour), nil); err != nil {
 		t.Fatal(err)
 	}
-	first(l.archiveBatch(ctx, archive.SourceMessages, msgRecords(2), time.Now(), nil, nil))
+	first(l.Archive(ctx, archive.SourceMessages, msgRecords(2), time.Now(), nil, nil))
 	settle(t, l)
 	var tr logTree
 	l.getJSON(ctx, treeKey, &tr)
@@ -332,7 +334,7 @@ func TestArchiveLogCheckpointCadence(t *testing.T) {
 	if !due(2100 * time.Millisecond) {
 		t.Errorf("no heartbeat checkpoint when idle")
 	}
-	first(l.archiveBatch(ctx, archive.SourceMessages, msgRecords(1), time.Now(), nil, nil))
+	first(l.Archive(ctx, archive.SourceMessages, msgRecords(1), time.Now(), nil, nil))
 	if err := l.advance(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -353,36 +355,14 @@ func TestArchiveLogCheckpointCadence(t *testing.T) {
 	verifyLog(t, l)
 }
 
-func TestArchiveSigningKey(t *testing.T) {
-	cfg := config.Defaults()
-	cfg.DataDir = t.TempDir()
-	cfg.Archive.Backend = "s3"
-	if _, err := ArchiveSigner(cfg, nil); err == nil || !strings.Contains(err.Error(), "archive.signing_key_file: required when archive.backend is s3") {
-		t.Errorf("s3 without a key: %v", err)
+func TestOpenChecksIntervals(t *testing.T) {
+	for _, c := range []Config{{Interval: 2 * time.Minute, Heartbeat: time.Hour}, {Interval: 500 * time.Millisecond, Heartbeat: time.Hour}} {
+		if _, err := Open(c, nil, Buckets{}, nil, nil, nil); err == nil || !strings.Contains(err.Error(), "archive.checkpoint_interval") {
+			t.Errorf("Open(%+v) = %v, want an archive.checkpoint_interval error", c, err)
+		}
 	}
-	cfg.Archive.SigningKeyFile = filepath.Join(cfg.DataDir, "missing.key")
-	if _, err := ArchiveSigner(cfg, nil); err == nil {
-		t.Errorf("a configured key file that does not exist was accepted")
-	}
-	cfg.Archive.Backend, cfg.Archive.SigningKeyFile = "local", ""
-	var logs testenv.SyncBuffer
-	s, err := ArchiveSigner(cfg, slog.New(slog.NewTextHandler(&logs, nil)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !strings.Contains(logs.String(), "GENERATED A NEW ARCHIVE SIGNING KEY") || !strings.Contains(logs.String(), s.VerifierKey()) {
-		t.Errorf("no loud log line for the generated key: %s", logs.String())
-	}
-	if st, err := os.Stat(filepath.Join(cfg.DataDir, "archive-signing.key")); err != nil || st.Mode().Perm() != 0o600 {
-		t.Errorf("generated key file: %v %v", st, err)
-	}
-	again, err := ArchiveSigner(cfg, nil)
-	if err != nil || again.VerifierKey() != s.VerifierKey() {
-		t.Errorf("second start did not reuse the key: %v", err)
-	}
-	cfg.Archive.CheckpointInterval = 2 * time.Minute
-	if _, err := newArchiveLog(cfg, nil, nil, slog.Default()); err == nil || !strings.Contains(err.Error(), "archive.checkpoint_interval") {
-		t.Errorf("interval over 60s: %v", err)
+	if _, err := Open(Config{Interval: 10 * time.Second, Heartbeat: 5 * time.Second}, nil, Buckets{}, nil, nil, nil); err == nil || !strings.Contains(err.Error(), "archive.checkpoint_heartbeat") {
+		t.Errorf("heartbeat below interval: %v", err)
 	}
 }
 
@@ -391,7 +371,7 @@ func TestArchiveSigningKey(t *testing.T) {
 func TestArchiveLogConcurrentWriters(t *testing.T) {
 	ctx := context.Background()
 	l := testArchiveLog(t, localStore(t))
-	nodes := []*archiveLog{l}
+	nodes := []*Log{l}
 	for i := range 2 {
 		n := *l
 		n.node = "n" + string(rune('1'+i))
@@ -406,12 +386,12 @@ func TestArchiveLogConcurrentWriters(t *testing.T) {
 				defer wg.Done()
 				for range 15 {
 					recs := msgRecords(1 + w*3)
-					got := first(n.archiveBatch(ctx, archive.SourceMessages, recs, time.Now(), nil, nil))
+					got := first(n.Archive(ctx, archive.SourceMessages, recs, time.Now(), nil, nil))
 					for i, k := range got {
 						if k == "" {
 							t.Errorf("record not archived")
 						}
-						want.Store(recs[i].rec.ID, true)
+						want.Store(recs[i].Rec.ID, true)
 					}
 				}
 			}()
@@ -442,13 +422,13 @@ func TestArchiveLogConcurrentWriters(t *testing.T) {
 	})
 }
 
-func eventRecords(seq uint64, n int) []pendingRecord {
+func eventRecords(seq uint64, n int) []Pending {
 	now := time.Now().UTC()
-	out := make([]pendingRecord, n)
+	out := make([]Pending, n)
 	for i := range out {
 		e := &sms.Event{MessageID: sms.NewMessageID(), Status: sms.StatusSent, At: now}
-		out[i] = pendingRecord{in: &bus.Msg{Deliveries: 1, StreamSeq: seq + uint64(i)}, dedupe: "ev." + string(e.MessageID),
-			rec: archive.Record{Kind: archive.KindEvent, ID: e.MessageID, Event: e, ArchivedAt: now}}
+		out[i] = Pending{Seq: seq + uint64(i), Dedupe: "ev." + string(e.MessageID),
+			Rec: archive.Record{Kind: archive.KindEvent, ID: e.MessageID, Event: e, ArchivedAt: now}}
 	}
 	return out
 }
@@ -460,15 +440,15 @@ func eventRecords(seq uint64, n int) []pendingRecord {
 func TestArchiveLogEventsBySequence(t *testing.T) {
 	ctx := context.Background()
 	l := testArchiveLog(t, localStore(t))
-	batch := func(recs []pendingRecord) ([]string, string) {
-		return l.archiveBatch(ctx, archive.SourceEvents, recs, time.Now(), nil, sameEvent)
+	batch := func(recs []Pending) ([]string, string) {
+		return l.Archive(ctx, archive.SourceEvents, recs, time.Now(), nil, sameEvent)
 	}
 	evs := eventRecords(10, 5)
 	got, key := batch(evs)
 	if key == "" || got[4] != key {
 		t.Fatalf("events not archived: %v %q", got, key)
 	}
-	if _, err := l.ids.Get(ctx, evs[0].dedupe); sms.KindOf(err) != sms.NotFound {
+	if _, err := l.ids.Get(ctx, evs[0].Dedupe); sms.KindOf(err) != sms.NotFound {
 		t.Errorf("an event was mapped in archive_ids: %v", err)
 	}
 	// Acks lost: redelivered, recognised, nothing written.
@@ -486,7 +466,7 @@ func TestArchiveLogEventsBySequence(t *testing.T) {
 	if e, found, _ := l.entry(ctx, key); !found || !e.Pending {
 		t.Fatalf("pending entry left head before release: %+v %v", e, found)
 	}
-	if err := l.release(ctx, key); err != nil {
+	if err := l.Release(ctx, key); err != nil {
 		t.Fatal(err)
 	}
 	l.advance(ctx)
@@ -510,4 +490,11 @@ func TestArchiveLogEventsBySequence(t *testing.T) {
 	if rep.Voided != 3 || rep.Records != 10 {
 		t.Errorf("voided %d records %d, want 3 and 10", rep.Voided, rep.Records)
 	}
+}
+
+// sameEvent: the stored record holds the same event (as the archive-events
+// stage decides).
+func sameEvent(stored, incoming *archive.Record) bool {
+	return stored.Kind == archive.KindEvent && incoming.Kind == archive.KindEvent && stored.Event != nil && incoming.Event != nil &&
+		stored.Event.MessageID == incoming.Event.MessageID && stored.Event.Status == incoming.Event.Status && stored.Event.At.Equal(incoming.Event.At)
 }

@@ -1,4 +1,4 @@
-package app
+package merklelog
 
 import (
 	"context"
@@ -17,7 +17,7 @@ import (
 // compare-and-set of the tree record (a node that loses a race drops its
 // work, and a checkpoint signed by two nodes at once is harmless: both are
 // true statements about the one log).
-func (l *archiveLog) runCheckpointer(ctx context.Context) {
+func (l *Log) Run(ctx context.Context) {
 	t := time.NewTicker(l.tick)
 	defer t.Stop()
 	for {
@@ -37,7 +37,7 @@ func (l *archiveLog) runCheckpointer(ctx context.Context) {
 
 // advance seals stale reservations, folds the written and void segments
 // that continue the tree into it, and drops them from head.
-func (l *archiveLog) advance(ctx context.Context) error {
+func (l *Log) advance(ctx context.Context) error {
 	var h logHead
 	if _, err := l.getJSON(ctx, headKey, &h); err != nil {
 		return err
@@ -95,7 +95,7 @@ func (l *archiveLog) advance(ctx context.Context) error {
 }
 
 // trim drops from head the segments the tree holds.
-func (l *archiveLog) trim(ctx context.Context, size int64) error {
+func (l *Log) trim(ctx context.Context, size int64) error {
 	return l.updateHead(ctx, func(h *logHead) error {
 		keep := h.Segments[:0]
 		for _, e := range h.Segments {
@@ -113,7 +113,7 @@ func (l *archiveLog) trim(ctx context.Context, size int64) error {
 
 // leavesOf reads a written or void segment (the version its writer wrote)
 // and checks it is what head says before its leaves go into the tree.
-func (l *archiveLog) leavesOf(ctx context.Context, e logEntry) ([][32]byte, error) {
+func (l *Log) leavesOf(ctx context.Context, e logEntry) ([][32]byte, error) {
 	var data []byte
 	var err error
 	if vst, ok := l.store.(archive.VersionedStore); ok && e.Version != "" {
@@ -146,7 +146,7 @@ func (l *archiveLog) leavesOf(ctx context.Context, e logEntry) ([][32]byte, erro
 
 // checkpoint signs and stores a checkpoint of the tree when one is due,
 // and returns its key ("" when none was due).
-func (l *archiveLog) checkpoint(ctx context.Context, now time.Time) (string, error) {
+func (l *Log) checkpoint(ctx context.Context, now time.Time) (string, error) {
 	var t logTree
 	trev, err := l.getJSON(ctx, treeKey, &t)
 	if err != nil || trev == 0 {
