@@ -2,12 +2,12 @@ package directory
 
 import (
 	"context"
+	"encoding/json"
 	"sync"
 	"testing"
 
 	"github.com/smsgw/smsgw/internal/bus"
 	"github.com/smsgw/smsgw/internal/testenv"
-	"github.com/smsgw/smsgw/pipeline"
 	"github.com/smsgw/smsgw/sms"
 )
 
@@ -17,7 +17,7 @@ func newDir(t *testing.T) *Directory {
 	return New(Stores{
 		Numbers: b.KV(bus.BucketNumbers), Employees: b.KV(bus.BucketEmployees), Queues: b.KV(bus.BucketQueues),
 		Conversations: b.KV(bus.BucketConversations), OptOuts: b.KV(bus.BucketOptOuts),
-		Events: pipeline.Events{Bus: b},
+		Events: busEvents{b},
 	})
 }
 
@@ -121,3 +121,11 @@ func TestDirectoryErrors(t *testing.T) {
 
 func second[T any](_ T, err error) error            { return err }
 func third[T any, U any](_ T, _ U, err error) error { return err }
+
+// busEvents publishes directory events on EVENTS as a node does.
+type busEvents struct{ b *bus.Bus }
+
+func (e busEvents) Emit(ctx context.Context, ev sms.Event) error {
+	data, _ := json.Marshal(ev)
+	return e.b.Publish(ctx, bus.Out{Subject: bus.SubjEvents + string(ev.Status), MsgID: ev.ID, Data: data})
+}

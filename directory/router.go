@@ -1,6 +1,7 @@
 package directory
 
 import (
+	"cmp"
 	"context"
 	"time"
 
@@ -362,4 +363,79 @@ func (d *Directory) heldFlow(ctx context.Context, n Number, key string, reply re
 		dec.Replies = []Reply{reply(ReplyAutoReply, n.AutoReply, false)}
 	}
 	return dec, nil
+}
+
+// Recipient is who receives an archived inbound text now, and how it
+// reached them. It is the one answer to "who gets this text": the routing
+// decision made when the text arrived (m.EmployeeID, m.Route), brought up
+// to date —
+//   - a text waiting in a queue goes to the agent who has taken its
+//     conversation since (route agent);
+//   - a text for an employee offboarded since goes to whoever owns the
+//     conversation now (the successor);
+//   - a text routed to nobody (held, menu, opt-out keyword, still queued)
+//     has no recipient: Reason says why (the route, or no_holder).
+//
+// A text with no recipient is kept in the archive and its conversation;
+// the handover stage gives queued ones to the agent who takes them.
+type Recipient struct {
+	Employee Employee
+	Route    string
+	// Reason is set when there is no recipient: the text's route
+	// (held, menu, opt_out, queued, ...), "no_holder", "offboarded" or
+	// "no_employee".
+	Reason string
+}
+
+// RecipientOf decides who receives archived inbound text m now (see
+// Recipient). Errors are passing (the directory could not be read).
+func (d *Directory) RecipientOf(ctx context.Context, m *sms.Message) (Recipient, error) {
+	if m.EmployeeID == "" {
+		if m.Route == RouteQueued {
+			c, err := d.Conversation(ctx, ConversationKey(m.BusinessNumber(), m.CustomerNumber()))
+			if err == nil && c.State == ConvOpen && c.Agent != "" {
+				if e, _, err := d.Employee(ctx, c.Agent); err == nil {
+					return Recipient{Employee: e, Route: RouteAgent}, nil
+				}
+			}
+		}
+		return Recipient{Reason: cmp.Or(m.Route, "no_holder")}, nil
+	}
+	e, _, err := d.Employee(ctx, m.EmployeeID)
+	if err == nil && e.State == EmployeeOffboarded {
+		// Offboarded after the text was accepted: whoever has the
+		// conversation now gets it. The archive keeps the employee who
+		// held the number when it arrived.
+		if e, err = d.successor(ctx, m); sms.KindOf(err) == sms.NotFound {
+			return Recipient{Reason: "offboarded"}, nil
+		}
+	}
+	if sms.KindOf(err) == sms.NotFound {
+		return Recipient{Reason: "no_employee"}, nil
+	}
+	if err != nil {
+		return Recipient{}, err
+	}
+	return Recipient{Employee: e, Route: m.Route}, nil
+}
+
+// successor is who owns m's conversation now, for a text whose recipient
+// was offboarded meanwhile; NotFound when nobody does.
+func (d *Directory) successor(ctx context.Context, m *sms.Message) (Employee, error) {
+	c, err := d.Conversation(ctx, ConversationKey(m.BusinessNumber(), m.CustomerNumber()))
+	if err != nil && sms.KindOf(err) != sms.NotFound {
+		return Employee{}, err
+	}
+	if err != nil {
+		c = Conversation{Business: m.BusinessNumber(), Customer: m.CustomerNumber()}
+	}
+	owner, err := d.Owner(ctx, c)
+	if err != nil {
+		return Employee{}, err
+	}
+	if owner == "" || owner == m.EmployeeID {
+		return Employee{}, sms.Errorf(sms.NotFound, "no_owner", "nobody owns the conversation")
+	}
+	e, _, err := d.Employee(ctx, owner)
+	return e, err
 }

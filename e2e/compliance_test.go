@@ -60,6 +60,11 @@ func TestComplianceSearchReviewAudit(t *testing.T) {
 	for _, id := range ids {
 		g.waitStatus(id, tok, "delivered")
 	}
+	eventually(t, "the customer's text in jane's inbox", func() bool {
+		res := g.mustCall(200, "GET", "/v1/messages?direction=inbound", tok, nil)
+		msgs, _ := res["messages"].([]any)
+		return len(msgs) == 1
+	})
 	admin := g.Admin // bootstrap token: admin + compliance
 	search := func(q url.Values) []any {
 		t.Helper()

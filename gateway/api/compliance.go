@@ -25,7 +25,7 @@ type Searcher interface {
 	Reviews(ctx context.Context, id sms.MessageID) ([]readmodel.Review, error)
 }
 
-// HoldKeeper places and releases legal holds per matter (internal/app.Holds).
+// HoldKeeper places and releases legal holds per matter (archive/compliance.Holds).
 type HoldKeeper interface {
 	Place(ctx context.Context, actor, name, reason string, q *readmodel.Search, ids []sms.MessageID) (archive.Matter, error)
 	Release(ctx context.Context, actor, id string) (archive.Matter, error)
@@ -33,7 +33,7 @@ type HoldKeeper interface {
 	List(ctx context.Context) ([]archive.Matter, error)
 }
 
-// Exporter builds evidence bundles (internal/app.Exporter); it audits
+// Exporter builds evidence bundles (archive/compliance.Exporter); it audits
 // each export itself.
 type Exporter interface {
 	Export(ctx context.Context, actor string, q *readmodel.Search, matter string) ([]byte, archive.Manifest, error)

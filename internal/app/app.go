@@ -42,7 +42,7 @@ type App struct {
 	Directory *directory.Directory
 	Tokens    *auth.Tokens
 	Index     *readmodel.Index
-	Ingress   *Ingress
+	Ingress   *pipeline.Ingress
 	Store     archive.Store
 	Chain     *filters.Chain
 	Sandbox   *sandbox.Server    // nil when disabled
@@ -122,11 +122,11 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *App, err 
 		return nil, err
 	}
 	a.Tokens = auth.New(a.Bus)
-	cdc, err := newCodec(cfg.Pipeline.IngressKey)
+	cdc, err := pipeline.NewCodec(cfg.Pipeline.IngressKey)
 	if err != nil {
 		return nil, err
 	}
-	a.Ingress = &Ingress{bus: a.Bus, codec: cdc, idem: a.Bus.KV(bus.BucketIdempotency), dir: a.Directory, log: log}
+	a.Ingress = pipeline.NewIngress(a.Bus, cdc, a.Bus.KV(bus.BucketIdempotency), a.Directory, log)
 	if a.Index, err = readmodel.Open(filepath.Join(cfg.DataDir, "readmodel.db")); err != nil {
 		return nil, err
 	}
@@ -153,7 +153,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *App, err 
 		}
 		a.carriers[SandboxCarrier] = smpp.NewClient(smpp.ClientConfig{
 			Name: SandboxCarrier, Addr: a.Sandbox.Addr(), SystemID: "smsgw", Password: "sandbox", Window: 256, Log: log,
-		}, &carrierIn{name: SandboxCarrier, bus: a.Bus, ingress: a.Ingress, dir: a.Directory, log: log})
+		}, pipeline.CarrierHandler(SandboxCarrier, a.Bus, a.Ingress, a.Directory, log))
 	}
 	for _, c := range cfg.Carriers {
 		cc := smpp.ClientConfig{Name: c.Name, Addr: c.Addr, SystemID: c.SystemID, Password: c.Password, SystemType: c.SystemType,
@@ -163,7 +163,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *App, err 
 				return nil, fmt.Errorf("carriers %s: %w", c.Name, err)
 			}
 		}
-		a.carriers[c.Name] = smpp.NewClient(cc, &carrierIn{name: c.Name, bus: a.Bus, ingress: a.Ingress, dir: a.Directory, log: log})
+		a.carriers[c.Name] = smpp.NewClient(cc, pipeline.CarrierHandler(c.Name, a.Bus, a.Ingress, a.Directory, log))
 	}
 	if cfg.SMPP.Enabled {
 		if a.SMPP, err = a.newSMPPServer(); err != nil {
@@ -225,7 +225,7 @@ func (a *App) apiHandler() http.Handler {
 		Holds:  a.holds(),
 		Export: a.exporter(),
 		Audit: func(ctx context.Context, e archive.AuditEntry) error {
-			_, err := a.Journal().Append(ctx, e)
+			_, err := pipeline.NewJournal(a.Bus).Append(ctx, e)
 			return err
 		},
 		Ready: a.ready.Ready,
@@ -282,7 +282,7 @@ func (a *App) Run(ctx context.Context) error {
 			}
 		}()
 	}
-	carriers := map[string]Carrier{}
+	carriers := map[string]pipeline.Carrier{}
 	for name, c := range a.carriers {
 		carriers[name] = c
 		carrierWG.Add(1)
@@ -311,7 +311,17 @@ func (a *App) Run(ctx context.Context) error {
 			carriers[name] = c
 		}
 	}
-	stages := a.flow(carriers)
+	var platforms pipeline.PlatformServer
+	if a.SMPP != nil {
+		platforms = a.SMPP
+	}
+	stages := pipeline.Flow(pipeline.Deps{
+		Bus: a.Bus, Codec: a.Ingress.Codec(), Chain: a.Chain, Log: a.alog, Dir: a.Directory, Index: a.Index, Logger: a.log,
+		Carriers: carriers, DefaultCarrier: a.defaultCarrier(), SMPP: platforms,
+		Node: a.cfg.Node, MaxDeliver: a.cfg.Pipeline.MaxDeliver, SegmentMaxRecords: a.cfg.Archive.SegmentMaxRecords,
+		SegmentMaxAge: a.cfg.Archive.SegmentMaxAge, ReceiptWait: a.cfg.Pipeline.ReceiptWait,
+		WebhookTimeout: a.cfg.Webhook.Timeout, WebhookAttempts: a.cfg.Webhook.MaxAttempts,
+	})
 	stageWG.Add(1)
 	go func() { defer stageWG.Done(); a.alog.Run(stageCtx) }()
 	stageWG.Add(1)
@@ -403,3 +413,7 @@ func (a *App) SMPPAddr() string {
 	}
 	return a.SMPP.Addr()
 }
+
+// Journal appends audit and number-assignment entries to the archive's
+// Merkle log (through JOURNAL).
+func (a *App) Journal() *pipeline.Journal { return pipeline.NewJournal(a.Bus) }

@@ -25,13 +25,13 @@ func TestFilterFailureFailsClosed(t *testing.T) {
 	a, ctx := startApp(t)
 	other := make([]byte, 32)
 	other[0] = 1
-	foreign, err := newCodec(base64.StdEncoding.EncodeToString(other))
+	foreign, err := pipeline.NewCodec(base64.StdEncoding.EncodeToString(other))
 	if err != nil {
 		t.Fatal(err)
 	}
 	m := &sms.Message{ID: sms.NewMessageID(), Direction: sms.Outbound, From: "+14155550100", To: "+14155550199",
 		Body: "card 4111 1111 1111 1111", Source: sms.SourceHTTP, AcceptedAt: time.Now()}
-	data, err := foreign.encodeIngress(m)
+	data, err := foreign.EncodeIngress(m)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -40,7 +40,7 @@ func TestFilterFailureFailsClosed(t *testing.T) {
 	}
 
 	v := waitView(t, a, m.ID, func(v readmodel.View) bool { return v.Archived && v.Status == sms.StatusDeadLetter })
-	if v.Verdict != sms.VerdictBlocked || v.Body != withheldBody {
+	if v.Verdict != sms.VerdictBlocked || v.Body != pipeline.WithheldBody {
 		t.Fatalf("message = %+v, want archived, blocked, body withheld", v)
 	}
 	if len(v.Findings) != 1 || v.Findings[0].Type != "filter_error" {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/smsgw/smsgw/gateway/smppserver"
 	"github.com/smsgw/smsgw/internal/bus"
+	"github.com/smsgw/smsgw/pipeline"
 	"github.com/smsgw/smsgw/sms"
 )
 
@@ -21,7 +22,7 @@ import (
 type kvParts struct {
 	bus   *bus.Bus
 	kv    *bus.KV
-	codec *codec
+	codec *pipeline.Codec
 }
 
 var _ smppserver.PartStore = (*kvParts)(nil)
@@ -47,7 +48,7 @@ func (p *kvParts) Group(ctx context.Context, key string, meta smppserver.PartGro
 }
 
 func (p *kvParts) Put(ctx context.Context, key string, seq int, id sms.MessageID, text string) error {
-	data, err := p.codec.encodeIngress(&sms.Message{ID: id, Body: text})
+	data, err := p.codec.EncodeIngress(&sms.Message{ID: id, Body: text})
 	if err != nil {
 		return err
 	}
@@ -79,7 +80,7 @@ func (p *kvParts) Parts(ctx context.Context, key string, id sms.MessageID) (map[
 		if err != nil {
 			return nil, err
 		}
-		m, err := p.codec.decodeIngress(e.Value)
+		m, err := p.codec.DecodeIngress(e.Value)
 		if err != nil {
 			return nil, err
 		}

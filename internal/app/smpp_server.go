@@ -4,11 +4,8 @@ import (
 	"context"
 	"crypto/tls"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"log/slog"
 	"net"
-	"sync"
 	"time"
 
 	"github.com/smsgw/smsgw/config"
@@ -58,10 +55,10 @@ func (a *App) newSMPPServer() (*smppserver.Server, error) {
 	return smppserver.New(smppserver.Config{
 		Addr: a.cfg.SMPP.Addr, TLSAddr: a.cfg.SMPP.TLSAddr, TLS: tlsCfg,
 		Accounts: accounts, Ingress: a.Ingress, MaxBodyChars: a.cfg.HTTP.MaxBodyChars, Log: a.log,
-		Parts:       &kvParts{bus: a.Bus, kv: a.Bus.KV(bus.BucketSMPPParts), codec: a.Ingress.codec},
+		Parts:       &kvParts{bus: a.Bus, kv: a.Bus.KV(bus.BucketSMPPParts), codec: a.Ingress.Codec()},
 		PartTimeout: a.cfg.SMPP.PartTimeout,
 		CarrierIn: func(systemID string) smpp.Handler {
-			return &carrierIn{name: systemID, bus: a.Bus, ingress: a.Ingress, dir: a.Directory, log: a.log}
+			return pipeline.CarrierHandler(systemID, a.Bus, a.Ingress, a.Directory, a.log)
 		},
 		Holder: func(ctx context.Context, n sms.Number) (string, string, error) {
 			num, _, err := a.Directory.Number(ctx, n)
@@ -96,89 +93,17 @@ func (a *App) newSMPPServer() (*smppserver.Server, error) {
 			return a.Bus.Publish(ctx, pipeline.EventOut(ev))
 		},
 		OnReceiptRequested: func(ctx context.Context, systemID string, m *sms.Message) error {
-			data, _ := json.Marshal(smppReceiptReq{SystemID: systemID, From: m.From, To: m.To, AcceptedAt: m.AcceptedAt})
+			data, _ := json.Marshal(pipeline.ReceiptRequest{SystemID: systemID, From: m.From, To: m.To, AcceptedAt: m.AcceptedAt})
 			_, err := pending.Put(ctx, string(m.ID), data)
 			return err
 		},
 	})
 }
 
-type smppReceiptReq struct {
-	SystemID   string     `json:"system_id"`
-	From       sms.Number `json:"from"`
-	To         sms.Number `json:"to"`
-	AcceptedAt time.Time  `json:"accepted_at"`
-}
-
-// smppReceiptStage turns final status events of messages submitted over
-// our SMPP server with registered_delivery into deliver_sm receipts to a
-// receiving bind of the same account. Without such a bind it retries.
-type smppReceiptStage struct {
-	srv     *smppserver.Server
-	pending *bus.KV
-	log     *slog.Logger
-}
-
-func (s *smppReceiptStage) stage() pipeline.Stage {
-	return pipeline.Stage{Name: bus.ConsumerSMPPDLR, Stream: bus.StreamEvents, Handle: s.handle, Batch: 256,
-		Filter: []string{bus.SubjEvents + string(sms.StatusDelivered), bus.SubjEvents + string(sms.StatusFailed),
-			bus.SubjEvents + string(sms.StatusBlocked), bus.SubjEvents + string(sms.StatusDeadLetter)}}
-}
-
-func receiptStat(st sms.Status) string {
-	switch st {
-	case sms.StatusDelivered:
-		return "DELIVRD"
-	case sms.StatusFailed:
-		return "UNDELIV"
-	}
-	return "REJECTD"
-}
-
-func (s *smppReceiptStage) handle(ctx context.Context, batch []*bus.Msg) []pipeline.Result {
-	res := make([]pipeline.Result, len(batch))
-	for i, in := range batch {
-		res[i] = s.receipt(ctx, in)
-	}
-	return res
-}
-
-func (s *smppReceiptStage) receipt(ctx context.Context, in *bus.Msg) pipeline.Result {
-	var ev sms.Event
-	if err := json.Unmarshal(in.Data, &ev); err != nil {
-		return pipeline.Result{Outcome: pipeline.Dead, Code: "undecodable"}
-	}
-	e, err := s.pending.Get(ctx, string(ev.MessageID))
-	if sms.KindOf(err) == sms.NotFound {
-		return pipeline.Result{} // not submitted over SMPP with a receipt request (or already answered)
-	}
-	if err != nil {
-		return pipeline.Result{Outcome: pipeline.Retry, Delay: time.Second}
-	}
-	var req smppReceiptReq
-	if err := json.Unmarshal(e.Value, &req); err != nil {
-		return pipeline.Result{}
-	}
-	m := &sms.Message{ID: ev.MessageID, From: req.From, To: req.To, AcceptedAt: req.AcceptedAt}
-	sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	err = s.srv.SendReceipt(sctx, req.SystemID, m, receiptStat(ev.Status), ev.At)
-	cancel()
-	if err != nil {
-		if time.Since(ev.At) > 72*time.Hour {
-			s.log.Warn("SMPP receipt given up after 72h", "id", ev.MessageID, "system_id", req.SystemID)
-			return pipeline.Result{}
-		}
-		return pipeline.Result{Outcome: pipeline.Retry}
-	}
-	// First final status wins: the request is answered.
-	_ = s.pending.Delete(ctx, string(ev.MessageID))
-	return pipeline.Result{}
-}
-
 // smppCarriers are the MT routes of carrier-role accounts: a number whose
 // carrier is such an account's system_id is sent to it as deliver_sm.
-func (a *App) smppCarriers() map[string]Carrier {
-	out := map[string]Carrier{}
+func (a *App) smppCarriers() map[string]pipeline.Carrier {
+	out := map[string]pipeline.Carrier{}
 	for _, acc := range a.cfg.SMPP.Accounts {
 		if acc.Role == smppserver.RoleCarrier {
 			out[acc.SystemID] = serverCarrier{srv: a.SMPP, systemID: acc.SystemID}
@@ -199,62 +124,4 @@ func (c serverCarrier) Submit(ctx context.Context, m smpp.Submit) (smpp.SubmitRe
 		return smpp.SubmitResult{}, err
 	}
 	return smpp.SubmitResult{MessageIDs: ids}, nil
-}
-
-// smppMOStage delivers archived inbound texts to the platform accounts
-// allowed to use the business number they were sent to, as deliver_sm
-// (redacted text; blocked texts are not delivered). Without a receiving
-// bind it retries with backoff for up to 72 hours: a platform that
-// reconnects gets what arrived meanwhile. Delivery is at least once: a
-// crash between the deliver_sm_resp and the ack repeats a text.
-type smppMOStage struct {
-	srv *smppserver.Server
-	log *slog.Logger
-}
-
-func (s *smppMOStage) stage() pipeline.Stage {
-	return pipeline.Stage{Name: bus.ConsumerSMPPMO, Stream: bus.StreamArchived, Filter: []string{bus.SubjArchivedIn},
-		Handle: s.handle, Batch: 128, MaxAckPending: 2048}
-}
-
-func (s *smppMOStage) handle(ctx context.Context, batch []*bus.Msg) []pipeline.Result {
-	res := make([]pipeline.Result, len(batch))
-	var wg sync.WaitGroup
-	for i, in := range batch {
-		m, err := decodeMessage(in.Data)
-		if err != nil {
-			res[i] = pipeline.Result{Outcome: pipeline.Dead, Code: "undecodable"}
-			continue
-		}
-		res[i].ID = m.ID
-		targets := s.srv.PlatformsFor(m.To)
-		if len(targets) == 0 || m.Verdict == sms.VerdictBlocked {
-			continue
-		}
-		wg.Go(func() {
-			var failed error
-			for _, sys := range targets {
-				sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-				_, err := s.srv.SendText(sctx, sys, smpp.Submit{Src: m.From.Digits(), Dst: m.To.Digits(), Text: m.Body})
-				cancel()
-				if err != nil {
-					failed = err
-				}
-			}
-			switch {
-			case failed == nil:
-			case sms.KindOf(failed) == sms.Permanent:
-				s.log.Warn("platform refused MO", "id", m.ID, "code", sms.CodeOf(failed))
-			case time.Since(m.AcceptedAt) > 72*time.Hour:
-				s.log.Warn("MO to platform given up after 72h", "id", m.ID)
-			default:
-				if !errors.Is(failed, smppserver.ErrNoBind) {
-					s.log.Warn("MO to platform failed; will retry", "id", m.ID, "err", failed)
-				}
-				res[i].Outcome = pipeline.Retry
-			}
-		})
-	}
-	wg.Wait()
-	return res
 }

@@ -1,4 +1,4 @@
-package app
+package pipeline
 
 import (
 	"context"
@@ -9,7 +9,6 @@ import (
 
 	"github.com/smsgw/smsgw/directory"
 	"github.com/smsgw/smsgw/internal/bus"
-	"github.com/smsgw/smsgw/pipeline"
 	"github.com/smsgw/smsgw/readmodel"
 	"github.com/smsgw/smsgw/sms"
 )
@@ -38,24 +37,24 @@ type handoverStage struct {
 	handed map[sms.MessageID]time.Time // posted by this node, until the delivered event is indexed
 }
 
-func (s *handoverStage) stage() pipeline.Stage {
-	return pipeline.Stage{Name: ConsumerHandover, Stream: bus.StreamEvents, Outputs: []string{bus.StreamEvents},
+func (s *handoverStage) stage() Stage {
+	return Stage{Name: ConsumerHandover, Stream: bus.StreamEvents, Outputs: []string{bus.StreamEvents},
 		Filter: []string{bus.SubjEvents + string(sms.StatusConversationAssigned)},
 		Handle: s.handle, Batch: 16, MaxAckPending: 256}
 }
 
-func (s *handoverStage) handle(ctx context.Context, batch []*bus.Msg) []pipeline.Result {
-	res := make([]pipeline.Result, len(batch))
+func (s *handoverStage) handle(ctx context.Context, batch []*bus.Msg) []Result {
+	res := make([]Result, len(batch))
 	for i, in := range batch {
 		var ev sms.Event
 		if err := json.Unmarshal(in.Data, &ev); err != nil {
-			res[i] = pipeline.Result{Outcome: pipeline.Dead, Code: "undecodable"}
+			res[i] = Result{Outcome: Dead, Code: "undecodable"}
 			continue
 		}
 		evs, done := s.handover(ctx, ev, in.Deliveries)
 		res[i].Events = evs
 		if !done {
-			res[i].Outcome = pipeline.Retry
+			res[i].Outcome = Retry
 		}
 	}
 	return res
@@ -108,7 +107,7 @@ func (s *handoverStage) handover(ctx context.Context, ev sms.Event, attempt uint
 			// An inbox is the texts routed to the employee; these were
 			// routed to nobody. The agent reads them in the conversation,
 			// which is theirs now.
-			evs = append(evs, pipeline.Event(id, sms.StatusDelivered, "conversation"))
+			evs = append(evs, Event(id, sms.StatusDelivered, "conversation"))
 			continue
 		}
 		m := v.Message

@@ -1,4 +1,4 @@
-package app
+package pipeline
 
 import (
 	"cmp"
@@ -12,7 +12,6 @@ import (
 
 	"github.com/smsgw/smsgw/gateway/smpp"
 	"github.com/smsgw/smsgw/internal/bus"
-	"github.com/smsgw/smsgw/pipeline"
 	"github.com/smsgw/smsgw/sms"
 )
 
@@ -67,7 +66,6 @@ type carrierRef struct {
 //     event says so; an intent from that second attempt too ends unconfirmed;
 //   - a copy of a message this node is submitting right now waits.
 type mtStage struct {
-	bus            *bus.Bus
 	carriers       map[string]Carrier
 	defaultCarrier string
 	ids            *bus.KV
@@ -78,8 +76,8 @@ type mtStage struct {
 	inflight map[sms.MessageID]bool
 }
 
-func (s *mtStage) stage() pipeline.Stage {
-	return pipeline.Stage{Name: bus.ConsumerDeliverMT, Stream: bus.StreamArchived, Filter: []string{bus.SubjArchivedOut},
+func (s *mtStage) stage() Stage {
+	return Stage{Name: bus.ConsumerDeliverMT, Stream: bus.StreamArchived, Filter: []string{bus.SubjArchivedOut},
 		Outputs: []string{bus.StreamEvents, bus.StreamDead}, Handle: s.handle, Batch: 512, MaxAckPending: 4096}
 }
 
@@ -119,14 +117,14 @@ type mtJob struct {
 	attempt int
 }
 
-func (s *mtStage) handle(ctx context.Context, batch []*bus.Msg) []pipeline.Result {
-	res := make([]pipeline.Result, len(batch))
+func (s *mtStage) handle(ctx context.Context, batch []*bus.Msg) []Result {
+	res := make([]Result, len(batch))
 	var jobs []mtJob
 	for i, in := range batch {
 		m, err := decodeMessage(in.Data)
 		if err != nil {
 			s.log.Error("undecodable archived message parked", "err", err)
-			res[i] = pipeline.Result{Outcome: pipeline.Dead, Code: "undecodable"}
+			res[i] = Result{Outcome: Dead, Code: "undecodable"}
 			continue
 		}
 		res[i].ID = m.ID
@@ -137,12 +135,12 @@ func (s *mtStage) handle(ctx context.Context, batch []*bus.Msg) []pipeline.Resul
 		c, ok := s.carriers[name]
 		if !ok {
 			s.log.Error("no such carrier route; message failed", "id", m.ID, "carrier", name)
-			res[i].Events = []sms.Event{pipeline.Event(m.ID, sms.StatusFailed, "no_route")}
+			res[i].Events = []sms.Event{Event(m.ID, sms.StatusFailed, "no_route")}
 			continue
 		}
 		if !s.claim(m.ID) {
 			// This node is submitting another copy right now.
-			res[i] = pipeline.Result{Outcome: pipeline.Retry, Delay: 5 * time.Second, ID: m.ID}
+			res[i] = Result{Outcome: Retry, Delay: 5 * time.Second, ID: m.ID}
 			continue
 		}
 		attempt := 1
@@ -159,7 +157,7 @@ func (s *mtStage) handle(ctx context.Context, batch []*bus.Msg) []pipeline.Resul
 		if bc, ok := c.(boundCarrier); ok && !bc.Bound() {
 			// Not bound: nothing is recorded; the text waits on the stream.
 			s.release(m.ID)
-			res[i] = pipeline.Result{Outcome: pipeline.Retry, Delay: min(pipeline.Backoff(in.Deliveries), 30*time.Second), ID: m.ID}
+			res[i] = Result{Outcome: Retry, Delay: min(Backoff(in.Deliveries), 30*time.Second), ID: m.ID}
 			continue
 		}
 		jobs = append(jobs, mtJob{i: i, m: m, name: name, c: c, attempt: attempt})
@@ -181,7 +179,7 @@ func (s *mtStage) handle(ctx context.Context, batch []*bus.Msg) []pipeline.Resul
 		if err != nil {
 			s.log.Warn("recording submit intent failed; will retry", "id", j.m.ID, "err", err)
 			s.release(j.m.ID)
-			res[j.i] = pipeline.Result{Outcome: pipeline.Retry, Delay: time.Second, ID: j.m.ID}
+			res[j.i] = Result{Outcome: Retry, Delay: time.Second, ID: j.m.ID}
 			continue
 		}
 		ready = append(ready, j)
@@ -214,44 +212,44 @@ func (s *mtStage) handle(ctx context.Context, batch []*bus.Msg) []pipeline.Resul
 
 // resume decides about a redelivered message from its submit record. done
 // means r is final; otherwise the message is submitted as attempt.
-func (s *mtStage) resume(ctx context.Context, m *sms.Message, name string) (r pipeline.Result, attempt int, done bool) {
+func (s *mtStage) resume(ctx context.Context, m *sms.Message, name string) (r Result, attempt int, done bool) {
 	e, err := s.ids.Get(ctx, submitKey(m.ID))
 	if err != nil {
 		if sms.KindOf(err) == sms.NotFound {
-			return pipeline.Result{}, 1, false // never submitted
+			return Result{}, 1, false // never submitted
 		}
 		s.log.Warn("reading submit record failed; will retry", "id", m.ID, "err", err)
-		return pipeline.Result{Outcome: pipeline.Retry, Delay: time.Second}, 0, true
+		return Result{Outcome: Retry, Delay: time.Second}, 0, true
 	}
 	var ref carrierRef
 	if err := json.Unmarshal(e.Value, &ref); err != nil {
 		s.log.Error("undecodable submit record; not submitting again", "id", m.ID, "err", err)
-		return pipeline.Result{Events: []sms.Event{pipeline.Event(m.ID, sms.StatusUnconfirmed, "bad_submit_record")}}, 0, true
+		return Result{Events: []sms.Event{Event(m.ID, sms.StatusUnconfirmed, "bad_submit_record")}}, 0, true
 	}
 	switch ref.State {
 	case "", submitSent:
 		// Submitted already, and only the ack got lost.
-		ev := pipeline.Event(m.ID, sms.StatusSent, "")
+		ev := Event(m.ID, sms.StatusSent, "")
 		ev.CarrierIDs = ref.IDs
-		return pipeline.Result{Events: []sms.Event{ev}}, 0, true
+		return Result{Events: []sms.Event{ev}}, 0, true
 	case submitUnconfirmed:
-		return pipeline.Result{}, 0, true
+		return Result{}, 0, true
 	}
 	if ref.Attempt >= 2 {
 		s.log.Warn("crashed again while resubmitting; not submitting a third time", "id", m.ID, "carrier", name)
-		return pipeline.Result{Events: []sms.Event{pipeline.Event(m.ID, sms.StatusUnconfirmed, "crashed_during_resubmit")}}, 0, true
+		return Result{Events: []sms.Event{Event(m.ID, sms.StatusUnconfirmed, "crashed_during_resubmit")}}, 0, true
 	}
 	s.log.Warn("submit intent without an answer: the node crashed with this submit possibly on the wire; submitting once more", "id", m.ID, "carrier", name)
-	return pipeline.Result{}, 2, false
+	return Result{}, 2, false
 }
 
 // submit sends one message and returns its result and the records to
 // write (carrier ids, submit state).
-func (s *mtStage) submit(ctx context.Context, in *bus.Msg, j mtJob) (pipeline.Result, []string, [][]byte) {
+func (s *mtStage) submit(ctx context.Context, in *bus.Msg, j mtJob) (Result, []string, [][]byte) {
 	m := j.m
-	r := pipeline.Result{ID: m.ID}
+	r := Result{ID: m.ID}
 	if j.attempt > 1 {
-		r.Events = append(r.Events, pipeline.Event(m.ID, sms.StatusResubmitted, ""))
+		r.Events = append(r.Events, Event(m.ID, sms.StatusResubmitted, ""))
 	}
 	sctx, cancel := context.WithTimeout(ctx, 45*time.Second)
 	res, err := j.c.Submit(sctx, smpp.Submit{Src: m.From.Digits(), Dst: m.To.Digits(), Text: m.Body, RegisteredDelivery: true})
@@ -265,7 +263,7 @@ func (s *mtStage) submit(ctx context.Context, in *bus.Msg, j mtJob) (pipeline.Re
 		}
 		s.log.Warn("submit not answered; not sending it again", "id", m.ID, "carrier", j.name, "detail", detail)
 		state.State = submitUnconfirmed
-		ev := pipeline.Event(m.ID, sms.StatusUnconfirmed, detail)
+		ev := Event(m.ID, sms.StatusUnconfirmed, detail)
 		ev.CarrierIDs = res.MessageIDs
 		r.Events = append(r.Events, ev)
 	case err != nil:
@@ -276,19 +274,19 @@ func (s *mtStage) submit(ctx context.Context, in *bus.Msg, j mtJob) (pipeline.Re
 		if retry && (s.maxDeliver <= 0 || in.Deliveries < uint64(s.maxDeliver)) {
 			s.log.Warn("submit failed; will retry", "id", m.ID, "carrier", j.name, "delivery", in.Deliveries, "err", err)
 			s.forget(ctx, m.ID)
-			return pipeline.Result{Outcome: pipeline.Retry, ID: m.ID}, nil, nil
+			return Result{Outcome: Retry, ID: m.ID}, nil, nil
 		}
 		s.log.Warn("submit failed for good", "id", m.ID, "carrier", j.name, "code", sms.CodeOf(err), "err", err)
-		r.Events = append(r.Events, pipeline.Event(m.ID, sms.StatusFailed, sms.CodeOf(err)))
+		r.Events = append(r.Events, Event(m.ID, sms.StatusFailed, sms.CodeOf(err)))
 		if retry {
-			r.Out = append(r.Out, pipeline.DeadOut(bus.ConsumerDeliverMT, m.ID, in, sms.CodeOf(err)))
+			r.Out = append(r.Out, DeadOut(bus.ConsumerDeliverMT, m.ID, in, sms.CodeOf(err)))
 		}
 		state.State = submitUnconfirmed // never submit it again
 		state.IDs = nil
 		v, _ := json.Marshal(state)
 		return r, []string{submitKey(m.ID)}, [][]byte{v}
 	default:
-		ev := pipeline.Event(m.ID, sms.StatusSent, "")
+		ev := Event(m.ID, sms.StatusSent, "")
 		ev.CarrierIDs = res.MessageIDs
 		r.Events = append(r.Events, ev)
 	}

@@ -1,4 +1,4 @@
-package app
+package compliance
 
 import (
 	"context"
@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/smsgw/smsgw/archive"
-	"github.com/smsgw/smsgw/internal/bus"
+	"github.com/smsgw/smsgw/kv"
 	"github.com/smsgw/smsgw/readmodel"
 	"github.com/smsgw/smsgw/sms"
 )
@@ -20,16 +20,28 @@ import (
 // maxHoldMessages bounds one matter (its record lists every message id).
 const maxHoldMessages = 100000
 
+// Journal appends audit entries to the archive (pipeline.Journal).
+type Journal interface {
+	Append(ctx context.Context, e archive.AuditEntry) (string, error)
+}
+
+// NewHolds keeps matters and segment references in b (the legal_holds
+// bucket), switches S3 legal holds on store (nil: holds are refused),
+// resolves searches with idx and audits with j.
+func NewHolds(b kv.Bucket, store archive.HoldStore, idx *readmodel.Index, j Journal) *Holds {
+	return &Holds{kv: b, store: store, idx: idx, journal: j}
+}
+
 // Holds places and releases legal holds per matter. Each held segment has
 // a reference record listing the matters that need it (KV, revision
 // checked); the object's S3 legal hold is switched on when the first
 // matter takes it and off when the last one lets go, so releasing one
 // matter never releases another's.
 type Holds struct {
-	kv      *bus.KV
+	kv      kv.Bucket
 	store   archive.HoldStore
 	idx     *readmodel.Index
-	journal *Journal
+	journal Journal
 	mu      sync.Mutex // one place/release at a time on this node
 }
 
@@ -269,7 +281,7 @@ func (h *Holds) save(ctx context.Context, m archive.Matter) error {
 // Get returns a matter.
 func (h *Holds) Get(ctx context.Context, id string) (archive.Matter, error) {
 	var m archive.Matter
-	if !validKVToken(id) {
+	if !validToken(id) {
 		return m, sms.Errorf(sms.NotFound, "hold_not_found", "no such matter")
 	}
 	e, err := h.kv.Get(ctx, "m."+id)
@@ -311,37 +323,16 @@ func idsHash(ids []string) string {
 
 // runHoldSync keeps this node's index in step with every matter (the
 // "held" search filter): matters live in KV, placed and released on any
-// node; a new or rebuilt index gets them all at start. Until ctx ends.
-func (a *App) runHoldSync(ctx context.Context) {
-	for ctx.Err() == nil {
-		err := a.Bus.KV(bus.BucketLegalHolds).Watch(ctx, "m.*", func(e bus.Entry) {
-			var m archive.Matter
-			if err := json.Unmarshal(e.Value, &m); err != nil {
-				a.log.Warn("unreadable legal hold matter", "key", e.Key, "err", err)
-				return
-			}
-			var err error
-			if m.State == "active" {
-				err = a.Index.AddHold(ctx, m.ID, m.MessageIDs)
-			} else {
-				err = a.Index.ReleaseHold(ctx, m.ID)
-			}
-			if err != nil && ctx.Err() == nil {
-				a.log.Warn("updating the index's legal holds failed", "matter", m.ID, "err", err)
-			}
-		})
-		if err != nil && ctx.Err() == nil {
-			a.log.Warn("watching legal holds failed; retrying", "err", err)
-		}
-		select {
-		case <-ctx.Done():
-		case <-time.After(5 * time.Second):
+
+// validToken: a matter id usable in a KV key (1-128 letters, digits, - and _).
+func validToken(s string) bool {
+	if s == "" || len(s) > 128 {
+		return false
+	}
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_') {
+			return false
 		}
 	}
-}
-
-// holds returns the node's legal hold keeper.
-func (a *App) holds() *Holds {
-	hs, _ := a.Store.(archive.HoldStore)
-	return &Holds{kv: a.Bus.KV(bus.BucketLegalHolds), store: hs, idx: a.Index, journal: a.Journal()}
+	return true
 }

@@ -1,4 +1,4 @@
-package app
+package pipeline
 
 import (
 	"context"
@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/smsgw/smsgw/internal/bus"
-	"github.com/smsgw/smsgw/pipeline"
 	"github.com/smsgw/smsgw/sms"
 )
 
@@ -28,14 +27,13 @@ type receipt struct {
 // turns them into delivered/failed events. A receipt can beat the MT
 // stage's correlation write; it is retried until receiptWait has passed.
 type receiptStage struct {
-	bus         *bus.Bus
 	ids         *bus.KV
 	receiptWait time.Duration
 	log         *slog.Logger
 }
 
-func (s *receiptStage) stage() pipeline.Stage {
-	return pipeline.Stage{Name: bus.ConsumerReceipts, Stream: bus.StreamReceipts, Outputs: []string{bus.StreamEvents},
+func (s *receiptStage) stage() Stage {
+	return Stage{Name: bus.ConsumerReceipts, Stream: bus.StreamReceipts, Outputs: []string{bus.StreamEvents},
 		Handle: s.handle, Batch: 256, MaxAckPending: 8192}
 }
 
@@ -51,22 +49,22 @@ func receiptStatus(stat string) sms.Status {
 	return ""
 }
 
-func (s *receiptStage) handle(ctx context.Context, batch []*bus.Msg) []pipeline.Result {
-	res := make([]pipeline.Result, len(batch))
+func (s *receiptStage) handle(ctx context.Context, batch []*bus.Msg) []Result {
+	res := make([]Result, len(batch))
 	for i, in := range batch {
 		var r receipt
 		if err := json.Unmarshal(in.Data, &r); err != nil {
-			res[i] = pipeline.Result{Outcome: pipeline.Dead, Code: "undecodable"}
+			res[i] = Result{Outcome: Dead, Code: "undecodable"}
 			continue
 		}
 		ref, err := s.lookup(ctx, r.Carrier, r.CarrierID)
 		if err != nil {
 			if sms.KindOf(err) == sms.NotFound && time.Since(r.At) < s.receiptWait {
-				res[i] = pipeline.Result{Outcome: pipeline.Retry, Delay: min(pipeline.Backoff(in.Deliveries-1)/2+250*time.Millisecond, 10*time.Second)}
+				res[i] = Result{Outcome: Retry, Delay: min(Backoff(in.Deliveries-1)/2+250*time.Millisecond, 10*time.Second)}
 				continue
 			}
 			if sms.KindOf(err) != sms.NotFound {
-				res[i] = pipeline.Result{Outcome: pipeline.Retry, Delay: time.Second}
+				res[i] = Result{Outcome: Retry, Delay: time.Second}
 				continue
 			}
 			s.log.Warn("receipt for unknown carrier message dropped", "carrier", r.Carrier, "stat", r.Stat)
@@ -74,7 +72,7 @@ func (s *receiptStage) handle(ctx context.Context, batch []*bus.Msg) []pipeline.
 		}
 		res[i].ID = ref.MessageID
 		if st := receiptStatus(r.Stat); st != "" {
-			ev := pipeline.Event(ref.MessageID, st, r.Stat)
+			ev := Event(ref.MessageID, st, r.Stat)
 			if ref.Parts > 1 {
 				ev.Detail = fmt.Sprintf("%s.part%d", r.Stat, ref.Part)
 			}

@@ -1,4 +1,4 @@
-package app
+package pipeline
 
 import (
 	"context"
@@ -25,6 +25,12 @@ type carrierIn struct {
 }
 
 var _ smpp.Handler = (*carrierIn)(nil)
+
+// CarrierHandler is the smpp.Handler for what carrier name delivers to us:
+// MO texts into in, receipts onto RECEIPTS.
+func CarrierHandler(name string, b *bus.Bus, in *Ingress, dir *directory.Directory, log *slog.Logger) smpp.Handler {
+	return &carrierIn{name: name, bus: b, ingress: in, dir: dir, log: log}
+}
 
 func (h *carrierIn) HandleDeliver(ctx context.Context, d *smpp.Deliver) error {
 	if d.IsReceipt {

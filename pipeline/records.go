@@ -1,4 +1,4 @@
-package app
+package pipeline
 
 import (
 	"bytes"
@@ -13,7 +13,6 @@ import (
 	"github.com/smsgw/smsgw/archive"
 	"github.com/smsgw/smsgw/archive/merklelog"
 	"github.com/smsgw/smsgw/internal/bus"
-	"github.com/smsgw/smsgw/pipeline"
 	"github.com/smsgw/smsgw/sms"
 )
 
@@ -41,8 +40,8 @@ type recordStage struct {
 	written    string // the segment the last batch wrote (handle and release run one after the other)
 }
 
-func (s *recordStage) stage() pipeline.Stage {
-	st := pipeline.Stage{Name: s.durable, Stream: s.stream, Handle: s.handle,
+func (s *recordStage) stage() Stage {
+	st := Stage{Name: s.durable, Stream: s.stream, Handle: s.handle,
 		Batch: s.maxRecords, MaxWait: s.maxAge, MaxAckPending: max(2*s.maxRecords, 4096)}
 	if s.sameRecord != nil {
 		st.Acked = s.release
@@ -50,9 +49,9 @@ func (s *recordStage) stage() pipeline.Stage {
 	return st
 }
 
-func (s *recordStage) handle(ctx context.Context, batch []*bus.Msg) []pipeline.Result {
+func (s *recordStage) handle(ctx context.Context, batch []*bus.Msg) []Result {
 	now := time.Now().UTC()
-	res := make([]pipeline.Result, len(batch))
+	res := make([]Result, len(batch))
 	recs := make([]merklelog.Pending, 0, len(batch))
 	at := make([]int, 0, len(batch))
 	for i, in := range batch {
@@ -60,7 +59,7 @@ func (s *recordStage) handle(ctx context.Context, batch []*bus.Msg) []pipeline.R
 		if err != nil {
 			// Not archivable as a record: report, never loop on it.
 			s.log.Error("undecodable record not archived", "stream", s.stream, "subject", in.Subject, "err", err)
-			res[i] = pipeline.Result{Outcome: pipeline.Dead, Code: "undecodable"}
+			res[i] = Result{Outcome: Dead, Code: "undecodable"}
 			continue
 		}
 		recs, at = append(recs, merklelog.Pending{Seq: in.StreamSeq, Redelivered: in.Deliveries > 1, Rec: rec, Dedupe: key}), append(at, i)
@@ -69,7 +68,7 @@ func (s *recordStage) handle(ctx context.Context, batch []*bus.Msg) []pipeline.R
 	s.written = written
 	for j, seg := range segs {
 		if seg == "" {
-			res[at[j]] = pipeline.Result{Outcome: pipeline.Retry, Delay: 2 * time.Second}
+			res[at[j]] = Result{Outcome: Retry, Delay: 2 * time.Second}
 		}
 	}
 	return res
@@ -89,16 +88,16 @@ func (s *recordStage) release(ctx context.Context) {
 	}
 }
 
-func (a *App) eventArchiveStage() *recordStage {
-	return &recordStage{alog: a.alog, stream: bus.StreamEvents, durable: bus.ConsumerArchiveEvents, source: archive.SourceEvents,
-		maxRecords: a.cfg.Archive.SegmentMaxRecords, maxAge: max(a.cfg.Archive.SegmentMaxAge, time.Second),
-		decode: decodeEventRecord, sameRecord: sameEvent, log: a.log.With("stage", bus.ConsumerArchiveEvents)}
+func eventArchiveStage(d Deps) *recordStage {
+	return &recordStage{alog: d.Log, stream: bus.StreamEvents, durable: bus.ConsumerArchiveEvents, source: archive.SourceEvents,
+		maxRecords: d.SegmentMaxRecords, maxAge: max(d.SegmentMaxAge, time.Second),
+		decode: decodeEventRecord, sameRecord: sameEvent, log: d.Logger.With("stage", bus.ConsumerArchiveEvents)}
 }
 
-func (a *App) journalArchiveStage() *recordStage {
-	return &recordStage{alog: a.alog, stream: bus.StreamJournal, durable: bus.ConsumerArchiveJournal, source: archive.SourceJournal,
-		maxRecords: a.cfg.Archive.SegmentMaxRecords, maxAge: a.cfg.Archive.SegmentMaxAge,
-		decode: decodeJournalRecord, log: a.log.With("stage", bus.ConsumerArchiveJournal)}
+func journalArchiveStage(d Deps) *recordStage {
+	return &recordStage{alog: d.Log, stream: bus.StreamJournal, durable: bus.ConsumerArchiveJournal, source: archive.SourceJournal,
+		maxRecords: d.SegmentMaxRecords, maxAge: d.SegmentMaxAge,
+		decode: decodeJournalRecord, log: d.Logger.With("stage", bus.ConsumerArchiveJournal)}
 }
 
 // sameEvent: the stored record holds the same event.
@@ -144,8 +143,8 @@ type Journal struct {
 	bus *bus.Bus
 }
 
-// Journal returns the node's journal.
-func (a *App) Journal() *Journal { return &Journal{bus: a.Bus} }
+// NewJournal returns the journal that appends to JOURNAL on b.
+func NewJournal(b *bus.Bus) *Journal { return &Journal{bus: b} }
 
 // Append records e and returns its id. ID (a ULID) and At are filled in
 // when empty; Type defaults to archive.AuditAction. An entry must never
@@ -166,7 +165,7 @@ func (j *Journal) Append(ctx context.Context, e archive.AuditEntry) (string, err
 		return "", sms.Errorf(sms.Invalid, "bad_audit_entry", "audit entry type %q (want %s or %s)", e.Type, archive.AuditAction, archive.AuditAssignment)
 	case e.Action == "" || e.Actor == "":
 		return "", sms.Errorf(sms.Invalid, "bad_audit_entry", "an audit entry needs an actor and an action")
-	case !validKVToken(e.ID):
+	case !ValidKVToken(e.ID):
 		return "", sms.Errorf(sms.Invalid, "bad_audit_entry", "audit entry id %q: letters, digits, '-' and '_' only", e.ID)
 	}
 	data, err := json.Marshal(e)
@@ -179,7 +178,9 @@ func (j *Journal) Append(ctx context.Context, e archive.AuditEntry) (string, err
 	return e.ID, nil
 }
 
-func validKVToken(s string) bool {
+// ValidKVToken reports whether s can be a KV key token: 1-128 letters,
+// digits, - and _.
+func ValidKVToken(s string) bool {
 	if s == "" || len(s) > 128 {
 		return false
 	}
@@ -189,11 +190,4 @@ func validKVToken(s string) bool {
 		}
 	}
 	return true
-}
-
-// archiveStages are the archive stages besides the message stage: events
-// and journal entries into the log.
-func (a *App) archiveStages() []pipeline.Stage {
-	es, js := a.eventArchiveStage(), a.journalArchiveStage()
-	return []pipeline.Stage{es.stage(), js.stage()}
 }

@@ -1,4 +1,4 @@
-package app
+package pipeline
 
 import (
 	"crypto/aes"
@@ -19,17 +19,20 @@ type ingressEnvelope struct {
 	Sealed []byte `json:"sealed,omitempty"`
 }
 
-type codec struct {
+// Codec seals raw bodies on INGRESS (and the SMPP server's stored parts)
+// with AES-256-GCM when a key is configured.
+type Codec struct {
 	aead cipher.AEAD // nil: no encryption
 }
 
-func newCodec(b64key string) (*codec, error) {
+// NewCodec takes the base64 pipeline.ingress_key ("" for none).
+func NewCodec(b64key string) (*Codec, error) {
 	if b64key == "" {
-		return &codec{}, nil
+		return &Codec{}, nil
 	}
 	key, err := base64.StdEncoding.DecodeString(b64key)
 	if err != nil || len(key) != 32 {
-		return nil, fmt.Errorf("pipeline.ingress_key must be 32 bytes, base64")
+		return nil, fmt.Errorf("ingress_key must be 32 bytes, base64")
 	}
 	block, err := aes.NewCipher(key)
 	if err != nil {
@@ -39,10 +42,10 @@ func newCodec(b64key string) (*codec, error) {
 	if err != nil {
 		return nil, fmt.Errorf("creating ingress cipher: %w", err)
 	}
-	return &codec{aead: aead}, nil
+	return &Codec{aead: aead}, nil
 }
 
-func (c *codec) encodeIngress(m *sms.Message) ([]byte, error) {
+func (c *Codec) EncodeIngress(m *sms.Message) ([]byte, error) {
 	env := ingressEnvelope{Message: *m}
 	if c.aead != nil {
 		nonce := make([]byte, c.aead.NonceSize())
@@ -55,7 +58,7 @@ func (c *codec) encodeIngress(m *sms.Message) ([]byte, error) {
 	return json.Marshal(env)
 }
 
-func (c *codec) decodeIngress(data []byte) (*sms.Message, error) {
+func (c *Codec) DecodeIngress(data []byte) (*sms.Message, error) {
 	var env ingressEnvelope
 	if err := json.Unmarshal(data, &env); err != nil {
 		return nil, fmt.Errorf("decoding ingress message: %w", err)
@@ -63,7 +66,7 @@ func (c *codec) decodeIngress(data []byte) (*sms.Message, error) {
 	m := env.Message
 	if env.Sealed != nil {
 		if c.aead == nil {
-			return &m, fmt.Errorf("opening %s: message is sealed but no pipeline.ingress_key is configured", m.ID)
+			return &m, fmt.Errorf("opening %s: message is sealed but no ingress_key is configured", m.ID)
 		}
 		ns := c.aead.NonceSize()
 		if len(env.Sealed) < ns {

@@ -1,4 +1,4 @@
-package app
+package pipeline
 
 import (
 	"context"
@@ -8,7 +8,6 @@ import (
 
 	"github.com/smsgw/smsgw/filters"
 	"github.com/smsgw/smsgw/internal/bus"
-	"github.com/smsgw/smsgw/pipeline"
 	"github.com/smsgw/smsgw/sms"
 )
 
@@ -21,8 +20,7 @@ import (
 // with its body withheld, so it is archived and reported but never sent,
 // and a dead letter (metadata only) is written.
 type filterStage struct {
-	bus        *bus.Bus
-	codec      *codec
+	codec      *Codec
 	chain      *filters.Chain
 	maxDeliver int
 	log        *slog.Logger
@@ -40,10 +38,11 @@ func (s *filterStage) conversations() *filters.Conversations {
 	return s.conv
 }
 
-const withheldBody = "[withheld: the filter could not process this message]"
+// WithheldBody replaces the text of a message the filter could not process.
+const WithheldBody = "[withheld: the filter could not process this message]"
 
-func (s *filterStage) stage() pipeline.Stage {
-	return pipeline.Stage{Name: bus.ConsumerFilter, Stream: bus.StreamIngress, Outputs: []string{bus.StreamFiltered, bus.StreamEvents},
+func (s *filterStage) stage() Stage {
+	return Stage{Name: bus.ConsumerFilter, Stream: bus.StreamIngress, Outputs: []string{bus.StreamFiltered, bus.StreamEvents},
 		Handle: s.handle, Batch: 256, MaxAckPending: 4096}
 }
 
@@ -51,17 +50,17 @@ func (s *filterStage) stage() pipeline.Stage {
 // not be filtered) are erased from INGRESS once the result is durable on
 // FILTERED: a work-queue ack only marks a message deleted and leaves its
 // bytes in the block file.
-func (s *filterStage) handle(ctx context.Context, batch []*bus.Msg) []pipeline.Result {
-	results := make([]pipeline.Result, len(batch))
+func (s *filterStage) handle(ctx context.Context, batch []*bus.Msg) []Result {
+	results := make([]Result, len(batch))
 	for i, in := range batch {
 		results[i] = s.filter(in)
 	}
 	return results
 }
 
-func (s *filterStage) filter(in *bus.Msg) pipeline.Result {
-	var r pipeline.Result
-	m, err := s.codec.decodeIngress(in.Data)
+func (s *filterStage) filter(in *bus.Msg) Result {
+	var r Result
+	m, err := s.codec.DecodeIngress(in.Data)
 	if err == nil {
 		// The direction's policy, and the card a message completes
 		// after the previous one of its conversation: that finding
@@ -83,19 +82,19 @@ func (s *filterStage) filter(in *bus.Msg) pipeline.Result {
 	if err != nil {
 		if in.Deliveries < uint64(s.maxDeliver) {
 			s.log.Warn("filter failed; will retry", "id", r.ID, "delivery", in.Deliveries, "err", err)
-			return pipeline.Result{Outcome: pipeline.Retry, ID: r.ID}
+			return Result{Outcome: Retry, ID: r.ID}
 		}
 		s.log.Error("filter failed for good; message blocked and parked", "id", r.ID, "err", err)
 		if m == nil || m.ID == "" {
 			// Nothing to archive: not even an ID could be read.
-			return pipeline.Result{Outcome: pipeline.Dead, Code: "undecodable", Erase: true}
+			return Result{Outcome: Dead, Code: "undecodable", Erase: true}
 		}
 		// Archived blocked (body withheld), never sent; reported once.
 		r.Erase = true
-		m.Body, m.Verdict = withheldBody, sms.VerdictBlocked
+		m.Body, m.Verdict = WithheldBody, sms.VerdictBlocked
 		m.Findings = []sms.Finding{{Type: "filter_error", Action: sms.ActionBlock}}
-		r.Out = append(r.Out, pipeline.DeadOut(bus.ConsumerFilter, m.ID, in, "filter_error"))
-		r.Events = append(r.Events, pipeline.Event(m.ID, sms.StatusDeadLetter, "filter_error"))
+		r.Out = append(r.Out, DeadOut(bus.ConsumerFilter, m.ID, in, "filter_error"))
+		r.Events = append(r.Events, Event(m.ID, sms.StatusDeadLetter, "filter_error"))
 	}
 	data, _ := json.Marshal(m)
 	r.Out = append(r.Out, bus.Out{Subject: bus.SubjFiltered + string(m.Direction), MsgID: string(m.ID), Data: data})
@@ -103,7 +102,7 @@ func (s *filterStage) filter(in *bus.Msg) pipeline.Result {
 	if m.Verdict == sms.VerdictBlocked {
 		st = sms.StatusBlocked
 	}
-	r.Events = append(r.Events, pipeline.Event(m.ID, st, string(m.Verdict)))
+	r.Events = append(r.Events, Event(m.ID, st, string(m.Verdict)))
 	for _, f := range m.Findings {
 		r.Erase = r.Erase || f.Action != sms.ActionFlag
 	}

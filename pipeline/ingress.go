@@ -1,4 +1,4 @@
-package app
+package pipeline
 
 import (
 	"context"
@@ -13,7 +13,6 @@ import (
 
 	"github.com/smsgw/smsgw/directory"
 	"github.com/smsgw/smsgw/internal/bus"
-	"github.com/smsgw/smsgw/pipeline"
 	"github.com/smsgw/smsgw/sms"
 )
 
@@ -22,13 +21,23 @@ import (
 // has persisted the message (guarantee 1: accepted means durable).
 type Ingress struct {
 	bus   *bus.Bus
-	codec *codec
+	codec *Codec
 	idem  *bus.KV
 	// dir routes inbound texts and refuses texts to opted-out recipients
 	// (nil: neither, for tests of the bare pipeline).
 	dir *directory.Directory
 	log *slog.Logger
 }
+
+// NewIngress returns the door into the pipeline on b: raw bodies sealed
+// with codec, idempotency records in idem, inbound texts routed and
+// opt-outs checked with dir (nil: neither).
+func NewIngress(b *bus.Bus, codec *Codec, idem *bus.KV, dir *directory.Directory, log *slog.Logger) *Ingress {
+	return &Ingress{bus: b, codec: codec, idem: idem, dir: dir, log: log}
+}
+
+// Codec is how this ingress seals raw bodies.
+func (in *Ingress) Codec() *Codec { return in.codec }
 
 // Accept assigns an ID (if none) and the acceptance time, and persists the
 // raw message on INGRESS together with its "accepted" event.
@@ -38,7 +47,7 @@ type Ingress struct {
 // inbound text is routed first (directory.Directory.RouteInbound: holder,
 // agent, queue, menu or held — never refused) and, once it is persisted,
 // the auto-replies the routing asked for are accepted as outbound texts
-// from the business number, through the whole pipeline.
+// from the business number, through the whole
 func (in *Ingress) Accept(ctx context.Context, m *sms.Message) error {
 	return in.accept(ctx, m, true)
 }
@@ -72,7 +81,7 @@ func (in *Ingress) accept(ctx context.Context, m *sms.Message, checkOptOut bool)
 			m.EmployeeID, m.Route, m.Queue = dec.EmployeeID, dec.Route, dec.Queue
 		}
 	}
-	data, err := in.codec.encodeIngress(m)
+	data, err := in.codec.EncodeIngress(m)
 	if err != nil {
 		return sms.Wrap(sms.Internal, "internal", "could not encode the message", err)
 	}
@@ -80,11 +89,11 @@ func (in *Ingress) accept(ctx context.Context, m *sms.Message, checkOptOut bool)
 	if m.Direction == sms.Inbound {
 		subj = bus.SubjIngressInbound
 	}
-	ev := pipeline.Event(m.ID, sms.StatusAccepted, "")
+	ev := Event(m.ID, sms.StatusAccepted, "")
 	ev.At = m.AcceptedAt
 	errs := in.bus.PublishBatch(ctx, []bus.Out{
 		{Subject: subj, MsgID: string(m.ID), Data: data},
-		pipeline.EventOut(ev),
+		EventOut(ev),
 	})
 	if errs[0] != nil {
 		return sms.Wrap(sms.Unavailable, "unavailable", "the message could not be persisted; retry", errs[0])
@@ -103,9 +112,9 @@ func (in *Ingress) checkOptOut(ctx context.Context, m *sms.Message) error {
 	if !out {
 		return nil
 	}
-	ev := pipeline.Event(m.ID, sms.StatusRefused, "recipient_opted_out")
+	ev := Event(m.ID, sms.StatusRefused, "recipient_opted_out")
 	ev.Actor = m.EmployeeID
-	if err := in.bus.Publish(ctx, pipeline.EventOut(ev)); err != nil {
+	if err := in.bus.Publish(ctx, EventOut(ev)); err != nil {
 		in.log.Warn("publishing refused event failed", "id", m.ID, "err", err)
 	}
 	in.log.Info("refused: recipient opted out", "id", m.ID, "from", m.From.Redacted())

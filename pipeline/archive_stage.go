@@ -1,4 +1,4 @@
-package app
+package pipeline
 
 import (
 	"context"
@@ -9,7 +9,6 @@ import (
 	"github.com/smsgw/smsgw/archive"
 	"github.com/smsgw/smsgw/archive/merklelog"
 	"github.com/smsgw/smsgw/internal/bus"
-	"github.com/smsgw/smsgw/pipeline"
 	"github.com/smsgw/smsgw/sms"
 )
 
@@ -28,7 +27,6 @@ import (
 // between the reservation and the put) has that reservation sealed void and
 // is written anew. No KV write per message.
 type archiveStage struct {
-	bus        *bus.Bus
 	alog       *merklelog.Log
 	maxRecords int
 	maxAge     time.Duration
@@ -36,17 +34,17 @@ type archiveStage struct {
 	written    string // the segment the last batch wrote (handle, then release)
 }
 
-func (s *archiveStage) stage() pipeline.Stage {
-	return pipeline.Stage{Name: bus.ConsumerArchive, Stream: bus.StreamFiltered, Outputs: []string{bus.StreamArchived, bus.StreamEvents},
+func (s *archiveStage) stage() Stage {
+	return Stage{Name: bus.ConsumerArchive, Stream: bus.StreamFiltered, Outputs: []string{bus.StreamArchived, bus.StreamEvents},
 		Handle: s.handle, Acked: s.release,
 		// Never give up on archiving: a store outage must hold messages
 		// back, not drop them.
 		Batch: s.maxRecords, MaxWait: s.maxAge, MaxAckPending: max(2*s.maxRecords, 4096)}
 }
 
-func (s *archiveStage) handle(ctx context.Context, batch []*bus.Msg) []pipeline.Result {
+func (s *archiveStage) handle(ctx context.Context, batch []*bus.Msg) []Result {
 	now := time.Now().UTC()
-	res := make([]pipeline.Result, len(batch))
+	res := make([]Result, len(batch))
 	recs := make([]merklelog.Pending, 0, len(batch))
 	msgs := make([]*sms.Message, 0, len(batch))
 	at := make([]int, 0, len(batch)) // recs[j] is batch[at[j]]
@@ -54,7 +52,7 @@ func (s *archiveStage) handle(ctx context.Context, batch []*bus.Msg) []pipeline.
 		m, err := decodeMessage(in.Data)
 		if err != nil || m.ID == "" {
 			s.log.Error("undecodable filtered message parked", "err", err)
-			res[i] = pipeline.Result{Outcome: pipeline.Dead, Code: "undecodable"}
+			res[i] = Result{Outcome: Dead, Code: "undecodable"}
 			continue
 		}
 		m.ArchivedAt = now
@@ -70,7 +68,7 @@ func (s *archiveStage) handle(ctx context.Context, batch []*bus.Msg) []pipeline.
 		i := at[j]
 		if segs[j] == "" {
 			// Not in the archive: never forwarded (guarantee 2).
-			res[i] = pipeline.Result{Outcome: pipeline.Retry, Delay: 2 * time.Second, ID: m.ID}
+			res[i] = Result{Outcome: Retry, Delay: 2 * time.Second, ID: m.ID}
 			continue
 		}
 		if m.Segment != segs[j] {
@@ -79,9 +77,9 @@ func (s *archiveStage) handle(ctx context.Context, batch []*bus.Msg) []pipeline.
 			m.ArchivedAt = m.ID.Time() // not known exactly any more; the record has it
 		}
 		data, _ := json.Marshal(m)
-		res[i] = pipeline.Result{ID: m.ID,
+		res[i] = Result{ID: m.ID,
 			Out:    []bus.Out{{Subject: bus.SubjArchived + string(m.Direction), MsgID: string(m.ID), Data: data}},
-			Events: []sms.Event{pipeline.Event(m.ID, sms.StatusArchived, "")}}
+			Events: []sms.Event{Event(m.ID, sms.StatusArchived, "")}}
 	}
 	return res
 }

@@ -1,4 +1,4 @@
-package app
+package compliance
 
 import (
 	"bytes"
@@ -20,17 +20,16 @@ type Exporter struct {
 	store   archive.Store
 	idx     *readmodel.Index
 	holds   *Holds
-	journal *Journal
+	journal Journal
 	signer  *archive.Signer
 	vkeys   []string
 }
 
-func (a *App) exporter() *Exporter {
-	e := &Exporter{store: a.Store, idx: a.Index, holds: a.holds(), journal: a.Journal(), vkeys: a.cfg.Archive.VerifierKeys}
-	if a.alog != nil {
-		e.signer = a.alog.Signer()
-	}
-	return e
+// NewExporter exports from store, resolving searches with idx and matters
+// with holds, signing manifests with signer (nil: unsigned) and auditing
+// with j; vkeys are further trusted checkpoint keys.
+func NewExporter(store archive.Store, idx *readmodel.Index, holds *Holds, j Journal, signer *archive.Signer, vkeys []string) *Exporter {
+	return &Exporter{store: store, idx: idx, holds: holds, journal: j, signer: signer, vkeys: vkeys}
 }
 
 // Export returns the bundle for the messages q selects (every page) or
