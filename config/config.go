@@ -62,6 +62,31 @@ type HTTP struct {
 	MaxBodyChars int `mapstructure:"max_body_chars"`
 	// MaxRequestBytes bounds a request body.
 	MaxRequestBytes int64 `mapstructure:"max_request_bytes"`
+	// TLSCertFile and TLSKeyFile (PEM) serve the API and console over
+	// HTTPS (TLS 1.2+, HTTP/2, HSTS). SIGHUP reloads them.
+	TLSCertFile string `mapstructure:"tls_cert_file"`
+	TLSKeyFile  string `mapstructure:"tls_key_file"`
+	// BehindProxy says a TLS-terminating proxy is in front: plaintext on
+	// an address beyond loopback is then allowed, HSTS is sent, and rate
+	// limits key on the proxy's X-Forwarded-For hop.
+	BehindProxy bool `mapstructure:"behind_proxy"`
+	// RateLimit bounds what one client, token or employee can do.
+	RateLimit RateLimit `mapstructure:"rate_limit"`
+}
+
+// RateLimit is the API's rate limits, per node. 0 turns one off.
+type RateLimit struct {
+	PerIP      float64 `mapstructure:"per_ip"`    // requests per second per client address
+	IPBurst    int     `mapstructure:"ip_burst"`  // bucket size for PerIP (default 2x)
+	PerToken   float64 `mapstructure:"per_token"` // requests per second per API token
+	TokenBurst int     `mapstructure:"token_burst"`
+	// SendsPerMinute and NewRecipientsPerDay bound one employee's texts
+	// (SMS pumping with a leaked token: many texts, many new numbers).
+	SendsPerMinute      int `mapstructure:"sends_per_minute"`
+	NewRecipientsPerDay int `mapstructure:"new_recipients_per_day"`
+	// FailedAuthPerMinute bad or missing tokens from one address are
+	// answered 401; beyond that 429 until the bucket refills.
+	FailedAuthPerMinute int `mapstructure:"failed_auth_per_minute"`
 }
 
 // NATS says where JetStream is. Empty URL runs the embedded server with its

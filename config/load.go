@@ -24,8 +24,9 @@ func Defaults() Config {
 		DataDir: "smsgw-data",
 		Node:    hostname(),
 		Log:     Log{Level: "info", Format: "text"},
-		HTTP:    HTTP{Addr: "127.0.0.1:8080", MaxBodyChars: 1600, MaxRequestBytes: 64 << 10},
-		NATS:    NATS{Replicas: 1},
+		HTTP: HTTP{Addr: "127.0.0.1:8080", MaxBodyChars: 1600, MaxRequestBytes: 64 << 10,
+			RateLimit: RateLimit{FailedAuthPerMinute: 30}},
+		NATS: NATS{Replicas: 1},
 		Archive: Archive{
 			Backend:             "local",
 			RetentionDays:       7*365 + 2, // seven years including leap days

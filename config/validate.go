@@ -51,6 +51,29 @@ func (c Config) Validate() []error {
 	if c.HTTP.MaxRequestBytes < 1024 {
 		add("http.max_request_bytes", "must be at least 1024 (got %d)", c.HTTP.MaxRequestBytes)
 	}
+	switch {
+	case (c.HTTP.TLSCertFile == "") != (c.HTTP.TLSKeyFile == ""):
+		add("http.tls_cert_file", "http.tls_cert_file and http.tls_key_file go together (one is set, the other not)")
+	case c.HTTP.TLSCertFile == "" && !c.HTTP.BehindProxy && !loopback(c.HTTP.Addr):
+		add("http.addr", "%s is beyond loopback: serve it over TLS (http.tls_cert_file, http.tls_key_file) or set http.behind_proxy: true when a TLS-terminating proxy is in front", c.HTTP.Addr)
+	}
+	rl := c.HTTP.RateLimit
+	if rl.PerIP < 0 {
+		add("http.rate_limit.per_ip", "must be 0 (off) or a positive rate per second (got %v)", rl.PerIP)
+	}
+	if rl.PerToken < 0 {
+		add("http.rate_limit.per_token", "must be 0 (off) or a positive rate per second (got %v)", rl.PerToken)
+	}
+	for _, kv := range []struct {
+		key string
+		v   int
+	}{{"http.rate_limit.ip_burst", rl.IPBurst}, {"http.rate_limit.token_burst", rl.TokenBurst},
+		{"http.rate_limit.sends_per_minute", rl.SendsPerMinute}, {"http.rate_limit.new_recipients_per_day", rl.NewRecipientsPerDay},
+		{"http.rate_limit.failed_auth_per_minute", rl.FailedAuthPerMinute}} {
+		if kv.v < 0 {
+			add(kv.key, "must be 0 (off or default) or positive (got %d)", kv.v)
+		}
+	}
 	if c.NATS.Replicas < 1 || c.NATS.Replicas > 5 {
 		add("nats.replicas", "must be between 1 and 5 (got %d)", c.NATS.Replicas)
 	}
@@ -288,4 +311,17 @@ func keysOf(m map[string]bool) []string {
 		}
 	}
 	return out
+}
+
+// loopback reports whether a host:port listens on loopback only.
+func loopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }

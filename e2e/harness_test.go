@@ -41,6 +41,9 @@ func testConfig(dir string) config.Config {
 	cfg.SMPP.Addr = "127.0.0.1:0"
 	cfg.Log.Level = "debug"
 	cfg.Archive.SegmentMaxAge = 50 * time.Millisecond
+	// Tests probe routes without tokens on purpose; the failed-auth
+	// throttle has its own test (TestRateLimits).
+	cfg.HTTP.RateLimit.FailedAuthPerMinute = 0
 	return cfg
 }
 

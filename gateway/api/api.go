@@ -55,7 +55,12 @@ type Config struct {
 	// Ready reports readiness for /readyz and the state of each check
 	// ("ok" or why not); nil: always ready.
 	Ready func() (bool, map[string]string)
-	Log   *slog.Logger
+	// Limits are the rate limits (zero: none).
+	Limits Limits
+	// HSTS sends Strict-Transport-Security on every answer (the API is
+	// served over TLS, directly or by a proxy in front).
+	HSTS bool
+	Log  *slog.Logger
 }
 
 // Server is the HTTP handler.
@@ -65,6 +70,10 @@ type Server struct {
 
 	mu      sync.Mutex
 	holding map[string]heldNumbers // employee id -> numbers, cached briefly
+
+	ipLim, tokLim, sendLim, failLim *limiter
+	recips                          *recipients
+	failLog                         *limiter // one failed-auth log line per IP per interval
 }
 
 type heldNumbers struct {
@@ -78,14 +87,48 @@ func New(cfg Config) *Server {
 		cfg.Log = slog.Default()
 	}
 	s := &Server{cfg: cfg, mux: http.NewServeMux(), holding: map[string]heldNumbers{}}
+	l := cfg.Limits
+	s.ipLim = newLimiter(l.PerIP, l.IPBurst, l.MaxTrackedClients)
+	s.tokLim = newLimiter(l.PerToken, l.TokenBurst, l.MaxTrackedClients)
+	s.sendLim = newLimiter(float64(l.SendsPerMinute)/60, l.SendsPerMinute, l.MaxTrackedClients)
+	s.failLim = newLimiter(float64(l.FailedAuthPerMinute)/60, l.FailedAuthPerMinute, l.MaxTrackedClients)
+	s.failLog = newLimiter(1/cmpOrDur(l.FailedAuthLogInterval, time.Minute).Seconds(), 1, l.MaxTrackedClients)
+	if l.NewRecipientsPerDay > 0 {
+		s.recips = &recipients{max: l.NewRecipientsPerDay}
+	}
 	s.routes()
 	return s
+}
+
+func cmpOrDur(a, b time.Duration) time.Duration {
+	if a > 0 {
+		return a
+	}
+	return b
 }
 
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.Header().Set("Cache-Control", "no-store")
+	if s.cfg.HSTS {
+		w.Header().Set("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+	}
+	if r.URL.Path != "/healthz" && r.URL.Path != "/readyz" {
+		if ok, wait := s.ipLim.allow(clientIP(r, s.cfg.Limits.TrustForwardedFor), time.Now()); !ok {
+			throttled(w, wait, "rate_limited", "too many requests from this address; retry after the Retry-After delay")
+			return
+		}
+	}
 	s.mux.ServeHTTP(w, r)
+}
+
+// authFailed counts and logs (never the token) a failed authentication.
+func (s *Server) authFailed(r *http.Request, why string) {
+	ip := clientIP(r, s.cfg.Limits.TrustForwardedFor)
+	s.failLim.allow(ip, time.Now())
+	if ok, _ := s.failLog.allow(ip, time.Now()); ok {
+		s.cfg.Log.Warn("authentication failed", "ip", ip, "path", r.URL.Path, "why", why)
+	}
 }
 
 func (s *Server) routes() {
@@ -142,9 +185,19 @@ func tokenOf(ctx context.Context) auth.Token {
 // auth checks the bearer token and, if role is set, that the token has it.
 func (s *Server) auth(role string, h http.HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if s.failLim != nil {
+			// An address that keeps presenting bad tokens is refused before
+			// another lookup (token guessing, a misconfigured client).
+			ip := clientIP(r, s.cfg.Limits.TrustForwardedFor)
+			if ok, wait := s.failLim.peek(ip, time.Now()); !ok {
+				throttled(w, wait, "too_many_failed_auth", "too many failed authentications from this address; retry after the Retry-After delay")
+				return
+			}
+		}
 		hdr := r.Header.Get("Authorization")
 		plain, ok := strings.CutPrefix(hdr, "Bearer ")
 		if !ok {
+			s.authFailed(r, "missing bearer token")
 			w.Header().Set("WWW-Authenticate", `Bearer realm="smsgw"`)
 			writeError(w, sms.Errorf(sms.Unauthorized, "unauthorized", "missing or invalid bearer token"))
 			return
@@ -152,9 +205,14 @@ func (s *Server) auth(role string, h http.HandlerFunc) http.Handler {
 		tok, err := s.cfg.Tokens.Lookup(r.Context(), strings.TrimSpace(plain))
 		if err != nil {
 			if sms.KindOf(err) == sms.Unauthorized {
+				s.authFailed(r, "unknown or revoked token")
 				w.Header().Set("WWW-Authenticate", `Bearer realm="smsgw", error="invalid_token"`)
 			}
 			writeError(w, err)
+			return
+		}
+		if ok, wait := s.tokLim.allow(tok.Hash, time.Now()); !ok {
+			throttled(w, wait, "rate_limited", "too many requests with this token; retry after the Retry-After delay")
 			return
 		}
 		if role != "" && !tok.Has(role) {
@@ -239,7 +297,7 @@ func writeError(w http.ResponseWriter, err error) {
 		b.Error.Field = fe.field
 	}
 	k := sms.KindOf(err)
-	if k == sms.Throttled || k == sms.Unavailable {
+	if (k == sms.Throttled || k == sms.Unavailable) && w.Header().Get("Retry-After") == "" {
 		w.Header().Set("Retry-After", "1")
 	}
 	writeJSON(w, k.HTTPStatus(), b)

@@ -58,6 +58,9 @@ func (s *Server) sendMessage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	m := &sms.Message{Direction: sms.Outbound, From: from, To: to, Body: req.Body, EmployeeID: tok.EmployeeID, Carrier: carrier, Source: sms.SourceHTTP}
+	if !s.sendAllowed(w, tok.EmployeeID, to) {
+		return
+	}
 	key := r.Header.Get("Idempotency-Key")
 	if len(key) > maxIdempotencyKey {
 		s.fail(w, r, sms.Errorf(sms.Invalid, "invalid_idempotency_key", "Idempotency-Key must be at most %d characters", maxIdempotencyKey))

@@ -469,6 +469,9 @@ func (s *Server) replyConversation(w http.ResponseWriter, r *http.Request) {
 		carrier = n.Carrier
 	}
 	m := &sms.Message{Direction: sms.Outbound, From: c.Business, To: c.Customer, Body: req.Body, EmployeeID: tok.EmployeeID, Carrier: carrier, Source: sms.SourceHTTP}
+	if !s.sendAllowed(w, tok.EmployeeID, c.Customer) {
+		return
+	}
 	if err := s.cfg.Ingress.Accept(r.Context(), m); err != nil {
 		if sms.KindOf(err) == sms.OptedOut {
 			err = withField(err, "to")

@@ -1,6 +1,7 @@
 package app
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -50,6 +51,7 @@ type App struct {
 
 	carriers map[string]*smpp.Client
 	httpLn   net.Listener
+	certs    *certReloader // nil: plain HTTP (loopback, or a TLS proxy in front)
 	httpSrv  *http.Server
 	alog     *merklelog.Log // the archive's Merkle log: segment writers and checkpointer
 	ready    readiness
@@ -170,6 +172,11 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *App, err 
 			return nil, err
 		}
 	}
+	if cfg.HTTP.TLSCertFile != "" {
+		if a.certs, err = newCertReloader(cfg.HTTP.TLSCertFile, cfg.HTTP.TLSKeyFile, log); err != nil {
+			return nil, err
+		}
+	}
 	if a.httpLn, err = net.Listen("tcp", cfg.HTTP.Addr); err != nil {
 		return nil, fmt.Errorf("listening on http.addr %s: %w", cfg.HTTP.Addr, err)
 	}
@@ -217,6 +224,7 @@ func openStore(ctx context.Context, cfg config.Config, log *slog.Logger) (archiv
 }
 
 func (a *App) apiHandler() http.Handler {
+	rl := a.cfg.HTTP.RateLimit
 	cfg := api.Config{
 		MaxBodyChars: a.cfg.HTTP.MaxBodyChars, MaxRequestBytes: a.cfg.HTTP.MaxRequestBytes,
 		Ingress: a.Ingress, Reader: a.Index, Directory: a.Directory, Tokens: a.Tokens,
@@ -229,7 +237,13 @@ func (a *App) apiHandler() http.Handler {
 			return err
 		},
 		Ready: a.ready.Ready,
-		Log:   a.log,
+		HSTS:  a.cfg.HTTP.TLSCertFile != "" || a.cfg.HTTP.BehindProxy,
+		Limits: api.Limits{
+			PerIP: rl.PerIP, IPBurst: cmp.Or(rl.IPBurst, int(2*rl.PerIP)), PerToken: rl.PerToken, TokenBurst: cmp.Or(rl.TokenBurst, int(2*rl.PerToken)),
+			SendsPerMinute: rl.SendsPerMinute, NewRecipientsPerDay: rl.NewRecipientsPerDay, FailedAuthPerMinute: rl.FailedAuthPerMinute,
+			TrustForwardedFor: a.cfg.HTTP.BehindProxy,
+		},
+		Log: a.log,
 	}
 	if a.Sandbox != nil {
 		cfg.SandboxMO = func(ctx context.Context, from, to sms.Number, body string) error {
@@ -340,8 +354,17 @@ func (a *App) Run(ctx context.Context) error {
 		}()
 	}
 	httpDone := make(chan error, 1)
+	if a.certs != nil {
+		a.httpSrv.TLSConfig = a.certs.tlsConfig()
+		go a.certs.watch(stageCtx, onSIGHUP())
+	}
 	go func() {
-		err := a.httpSrv.Serve(a.httpLn)
+		var err error
+		if a.certs != nil {
+			err = a.httpSrv.ServeTLS(a.httpLn, "", "")
+		} else {
+			err = a.httpSrv.Serve(a.httpLn)
+		}
 		if errors.Is(err, http.ErrServerClosed) {
 			err = nil
 		}
