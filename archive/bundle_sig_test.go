@@ -165,7 +165,7 @@ func TestBundleManifestSigned(t *testing.T) {
 			delete(forged, name)
 		}
 	}
-	views, err := derivedFiles(kept)
+	views, err := derivedFiles(kept, false)
 	if err != nil {
 		t.Fatal(err)
 	}

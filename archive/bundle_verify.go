@@ -76,8 +76,8 @@ func VerifyBundle(r io.ReaderAt, size int64, verifiers note.Verifiers) (*BundleR
 		rep.problem("%s is missing", BundleManifest)
 		return rep, nil
 	}
-	if err := json.Unmarshal(md, &rep.Manifest); err != nil || rep.Manifest.Format != BundleFormat {
-		rep.problem("%s is not a %s manifest", BundleManifest, BundleFormat)
+	if err := json.Unmarshal(md, &rep.Manifest); err != nil || (rep.Manifest.Format != BundleFormat && rep.Manifest.Format != BundleFormatV1) {
+		rep.problem("%s is not a %s (or %s) manifest", BundleManifest, BundleFormat, BundleFormatV1)
 		return rep, nil
 	}
 	man := rep.Manifest
@@ -200,9 +200,10 @@ func VerifyBundle(r io.ReaderAt, size int64, verifiers note.Verifiers) (*BundleR
 	}
 	// The CSV, EML and RSMF files are views of the messages: rebuilt from
 	// the proven ones they must come out byte for byte (a recomputed
-	// manifest does not hide a changed view).
+	// manifest does not hide a changed view), rendered as the bundle's
+	// format renders them.
 	if len(msgs) == nmsg {
-		derived, err := derivedFiles(msgs)
+		derived, err := derivedFiles(msgs, man.Format == BundleFormatV1)
 		if err != nil {
 			rep.problem("the message views cannot be rebuilt: %v", err)
 			return rep, nil

@@ -16,6 +16,7 @@ import (
 	"sort"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/mod/sumdb/tlog"
@@ -71,8 +72,16 @@ type CheckpointRef struct {
 	Root   string `json:"root"`
 }
 
-// BundleFormat is the manifest's format tag.
-const BundleFormat = "smsgw-evidence/1"
+// BundleFormat is the manifest's format tag. Version 2 renders the views
+// defensively: CSV cells that a spreadsheet would run as a formula are
+// escaped, and a text's lines are indented in the EML and RSMF
+// transcripts so that no text can forge a line of its own.
+const BundleFormat = "smsgw-evidence/2"
+
+// BundleFormatV1 is the format of bundles exported before: the same files
+// with the views rendered as the texts came (VerifyBundle still rebuilds
+// them that way for a bundle of this format).
+const BundleFormatV1 = "smsgw-evidence/1"
 
 // BundleSigHeader is the first line of a bundle's manifest.sig: never a
 // checkpoint's origin (key names have no spaces), so neither kind of note
@@ -289,7 +298,7 @@ func Export(ctx context.Context, st Store, req ExportRequest, w io.Writer) (Mani
 		{BundleRecords, rb.Bytes()},
 		{BundleMessagesJ, messagesJSONL(msgs)},
 	}
-	derived, err := derivedFiles(msgs)
+	derived, err := derivedFiles(msgs, false)
 	if err != nil {
 		return man, err
 	}
@@ -334,15 +343,77 @@ func Export(ctx context.Context, st Store, req ExportRequest, w io.Writer) (Mani
 // derivedFiles renders the bundle's files that are views of the exported
 // messages (CSV, one EML and one RSMF per conversation): a function of the
 // messages alone, so VerifyBundle can rebuild them from the proven
-// messages and catch a bundle altered with a recomputed manifest.
-func derivedFiles(msgs []sms.Message) (map[string][]byte, error) {
-	out, err := conversationsRSMF(msgs)
+// messages and catch a bundle altered with a recomputed manifest. v1
+// renders them as BundleFormatV1 did (no escaping), for verifying old
+// bundles only.
+func derivedFiles(msgs []sms.Message, v1 bool) (map[string][]byte, error) {
+	if !v1 {
+		msgs = cleanIdentities(msgs)
+	}
+	out, err := conversationsRSMF(msgs, v1)
 	if err != nil {
 		return nil, err
 	}
-	maps.Copy(out, conversationsEML(msgs))
-	out[BundleMessagesC] = messagesCSV(msgs)
+	maps.Copy(out, conversationsEML(msgs, v1))
+	out[BundleMessagesC] = messagesCSV(msgs, v1)
 	return out, nil
+}
+
+// cleanIdentities returns msgs with control characters in the fields the
+// views put in headers and transcript lines (ID, numbers, employee)
+// replaced by U+FFFD, so that none can break a header or a line. Values
+// the gateway wrote (ULIDs, E.164 numbers, employee IDs) have none and
+// are unchanged; bodies are left to each view.
+func cleanIdentities(msgs []sms.Message) []sms.Message {
+	out := make([]sms.Message, len(msgs))
+	for i, m := range msgs {
+		m.ID = sms.MessageID(oneLine(string(m.ID)))
+		m.From, m.To = sms.Number(oneLine(string(m.From))), sms.Number(oneLine(string(m.To)))
+		m.EmployeeID = oneLine(m.EmployeeID)
+		out[i] = m
+	}
+	return out
+}
+
+// oneLine is s with every control character and line or paragraph
+// separator replaced by U+FFFD.
+func oneLine(s string) string {
+	if !strings.ContainsFunc(s, isBreakOrControl) {
+		return s
+	}
+	return strings.Map(func(r rune) rune {
+		if isBreakOrControl(r) {
+			return utf8.RuneError
+		}
+		return r
+	}, s)
+}
+
+// isBreakOrControl: C0 (TAB included) and C1 controls, DEL, and the
+// Unicode line and paragraph separators.
+func isBreakOrControl(r rune) bool {
+	return r < 0x20 || (r >= 0x7f && r <= 0x9f) || r == '\u2028' || r == '\u2029'
+}
+
+// csvCell is a CSV cell a spreadsheet shows as text: one starting with
+// = + - @, a tab or a carriage return (a formula, or DDE, to Excel and
+// LibreOffice) gets a leading apostrophe (OWASP's CSV injection
+// mitigation). Quotes and line breaks are the CSV writer's to quote.
+func csvCell(s string) string {
+	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
+		return "'" + s
+	}
+	return s
+}
+
+// csvNumber is a phone number cell: an E.164 number as it is ("+" and
+// digits, which no spreadsheet runs), anything else as csvCell.
+func csvNumber(n sms.Number) string {
+	s := n.E164()
+	if len(s) > 1 && s[0] == '+' && strings.Trim(s[1:], "0123456789") == "" {
+		return s
+	}
+	return csvCell(s)
 }
 
 func messagesJSONL(msgs []sms.Message) []byte {
@@ -363,13 +434,20 @@ func findingTypes(fs []sms.Finding) string {
 	return strings.Join(ts, ";")
 }
 
-func messagesCSV(msgs []sms.Message) []byte {
+func messagesCSV(msgs []sms.Message, v1 bool) []byte {
 	var b bytes.Buffer
 	w := csv.NewWriter(&b)
 	_ = w.Write([]string{"id", "accepted_at", "direction", "from", "to", "employee_id", "verdict", "findings", "incomplete", "body"})
 	for _, m := range msgs {
-		_ = w.Write([]string{string(m.ID), m.AcceptedAt.UTC().Format(time.RFC3339Nano), string(m.Direction), m.From.E164(), m.To.E164(),
-			m.EmployeeID, string(m.Verdict), findingTypes(m.Findings), fmt.Sprint(m.Incomplete), m.Body})
+		row := []string{string(m.ID), m.AcceptedAt.UTC().Format(time.RFC3339Nano), string(m.Direction), m.From.E164(), m.To.E164(),
+			m.EmployeeID, string(m.Verdict), findingTypes(m.Findings), fmt.Sprint(m.Incomplete), m.Body}
+		if !v1 {
+			for i := range row {
+				row[i] = csvCell(row[i])
+			}
+			row[3], row[4] = csvNumber(m.From), csvNumber(m.To)
+		}
+		_ = w.Write(row)
 	}
 	w.Flush()
 	return b.Bytes()
@@ -427,18 +505,53 @@ func (c *conversation) subject() string {
 }
 
 // writeTranscript writes the texts in order, one paragraph each: time,
-// sender and message ID, then the archived body; CRLF line ends.
-func (c *conversation) writeTranscript(b *bytes.Buffer) {
+// sender and message ID, then the archived body, every line of it
+// indented (transcriptBody); an empty line ends the paragraph; CRLF line
+// ends. v1 writes the body as it came (BundleFormatV1).
+func (c *conversation) writeTranscript(b *bytes.Buffer, v1 bool) {
 	for i := range c.msgs {
 		m := &c.msgs[i]
-		fmt.Fprintf(b, "[%s] %s [%s]:\r\n%s\r\n\r\n", m.AcceptedAt.UTC().Format(time.RFC3339), c.senderLabel(m), m.ID,
-			strings.ReplaceAll(m.Body, "\n", "\r\n"))
+		body := transcriptBody(m.Body)
+		if v1 {
+			body = strings.ReplaceAll(m.Body, "\n", "\r\n")
+		}
+		fmt.Fprintf(b, "[%s] %s [%s]:\r\n%s\r\n\r\n", m.AcceptedAt.UTC().Format(time.RFC3339), c.senderLabel(m), m.ID, body)
 	}
+}
+
+// TranscriptIndent starts every line of a text in an EML or RSMF
+// transcript: only the gateway's own lines (a text's time, sender and ID;
+// the empty line between texts) start at the margin, so a text holding
+// line breaks cannot pass off lines of its own as another text.
+const TranscriptIndent = "  "
+
+// transcriptBody is body as the transcript shows it: split at every kind
+// of line break (CRLF, CR, LF, VT, FF, NEL, U+2028, U+2029), each line
+// indented by TranscriptIndent, other control characters replaced by
+// U+FFFD, lines joined with CRLF.
+func transcriptBody(body string) string {
+	var b strings.Builder
+	b.WriteString(TranscriptIndent)
+	for i := 0; i < len(body); {
+		r, n := utf8.DecodeRuneInString(body[i:])
+		i += n
+		switch {
+		case r == '\r' && i < len(body) && body[i] == '\n':
+			continue // CRLF: one break, at the LF
+		case r == '\r' || r == '\n' || r == '\v' || r == '\f' || r == 0x85 || r == '\u2028' || r == '\u2029':
+			b.WriteString("\r\n" + TranscriptIndent)
+		case r != '\t' && isBreakOrControl(r):
+			b.WriteRune(utf8.RuneError)
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
 }
 
 // conversationsEML renders one RFC 5322 message per conversation (business
 // number, customer), the texts in order, for review tools that read mail.
-func conversationsEML(msgs []sms.Message) map[string][]byte {
+func conversationsEML(msgs []sms.Message, v1 bool) map[string][]byte {
 	out := map[string][]byte{}
 	for _, c := range groupConversations(msgs) {
 		var b bytes.Buffer
@@ -450,7 +563,7 @@ func conversationsEML(msgs []sms.Message) map[string][]byte {
 		fmt.Fprintf(&b, "Message-ID: <%s@smsgw.invalid>\r\n", first.ID)
 		b.WriteString("MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n")
 		b.WriteString("X-Smsgw-Conversation: " + c.business.E164() + " " + c.party.E164() + "\r\n\r\n")
-		c.writeTranscript(&b)
+		c.writeTranscript(&b, v1)
 		out[BundleConvDir+c.key+".eml"] = b.Bytes()
 	}
 	return out

@@ -115,10 +115,10 @@ func rsmfBusinessID(n sms.Number, employee string) string {
 
 // conversationsRSMF renders one RSMF file per conversation (the EML's
 // grouping), keyed by bundle file name.
-func conversationsRSMF(msgs []sms.Message) (map[string][]byte, error) {
+func conversationsRSMF(msgs []sms.Message, v1 bool) (map[string][]byte, error) {
 	out := map[string][]byte{}
 	for _, c := range groupConversations(msgs) {
-		data, err := c.rsmf()
+		data, err := c.rsmf(v1)
 		if err != nil {
 			return nil, fmt.Errorf("RSMF for conversation %s: %w", c.key, err)
 		}
@@ -127,8 +127,8 @@ func conversationsRSMF(msgs []sms.Message) (map[string][]byte, error) {
 	return out, nil
 }
 
-// rsmf renders the conversation as an RSMF file.
-func (c *conversation) rsmf() ([]byte, error) {
+// rsmf renders the conversation as an RSMF file (v1: as BundleFormatV1 did).
+func (c *conversation) rsmf(v1 bool) ([]byte, error) {
 	// Events in time order; the preview text follows the same order.
 	sorted := &conversation{key: c.key, business: c.business, party: c.party, msgs: append([]sms.Message(nil), c.msgs...)}
 	sort.SliceStable(sorted.msgs, func(i, j int) bool {
@@ -260,7 +260,7 @@ func (c *conversation) rsmf() ([]byte, error) {
 		fmt.Fprintf(&text, "  %s (%s)\r\n", p.Display, p.Custom[0].Value)
 	}
 	text.WriteString("\r\n")
-	sorted.writeTranscript(&text)
+	sorted.writeTranscript(&text, v1)
 	tw, err := mw.CreatePart(textproto.MIMEHeader{
 		"Content-Type":              {"text/plain; charset=utf-8"},
 		"Content-Transfer-Encoding": {"quoted-printable"},

@@ -536,7 +536,7 @@ func checkRSMF(t *testing.T, name string, data []byte, msgs []sms.Message, jsonl
 		}
 	}
 	for _, m := range msgs {
-		if !strings.Contains(p.text, strings.ReplaceAll(m.Body, "\n", "\r\n")) || !strings.Contains(p.text, string(m.ID)) {
+		if !strings.Contains(p.text, transcriptBody(m.Body)) || !strings.Contains(p.text, string(m.ID)) {
 			t.Errorf("%s: preview lacks message %s %q:\n%s", name, m.ID, m.Body, p.text)
 		}
 	}
@@ -569,11 +569,11 @@ func TestExportRSMFDeterministic(t *testing.T) {
 	}
 	// Directly: the input order of the messages does not matter either
 	// beyond the conversation grouping, and rendering twice is identical.
-	a, err := conversationsRSMF(msgs)
+	a, err := conversationsRSMF(msgs, false)
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, _ := conversationsRSMF(msgs)
+	b, _ := conversationsRSMF(msgs, false)
 	for k := range a {
 		if !bytes.Equal(a[k], b[k]) || !bytes.Equal(a[k], f1[k]) {
 			t.Errorf("%s: rendering is not deterministic", k)

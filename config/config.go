@@ -187,6 +187,11 @@ type Carrier struct {
 type Webhook struct {
 	Timeout     time.Duration `mapstructure:"timeout"`
 	MaxAttempts int           `mapstructure:"max_attempts"`
+	// AllowNetworks are CIDRs webhooks may reach although they are not
+	// public (loopback, private, link-local, CGNAT...): for tests and
+	// receivers inside the deployment. Empty (the default): public
+	// addresses only.
+	AllowNetworks []string `mapstructure:"allow_networks"`
 }
 
 // Pipeline tunes the stages.
@@ -214,6 +219,17 @@ type SMPP struct {
 	// wait for the missing ones before what arrived is joined and flagged
 	// incomplete. Each part is acknowledged as soon as it is stored.
 	PartTimeout time.Duration `mapstructure:"part_timeout"`
+	// MaxConnections caps open connections, bound or not (0: 1000);
+	// MaxConnectionsPerIP caps them per client address, an IPv6 /64
+	// counting as one (0: 50). Over a cap a connection is closed at once.
+	MaxConnections      int `mapstructure:"max_connections"`
+	MaxConnectionsPerIP int `mapstructure:"max_connections_per_ip"`
+	// BindTimeout closes a connection that has not bound within it (0: 10s).
+	BindTimeout time.Duration `mapstructure:"bind_timeout"`
+	// BindFailures failed binds within a minute from one address, or for
+	// one system_id, lock it out for BindLockout (0: 5 and 5m).
+	BindFailures int           `mapstructure:"bind_failures"`
+	BindLockout  time.Duration `mapstructure:"bind_lockout"`
 }
 
 // SMPPAccount is an ESME allowed to bind to our SMPP server.

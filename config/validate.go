@@ -216,6 +216,18 @@ func (c Config) Validate() []error {
 		if c.SMPP.PartTimeout < time.Second || c.SMPP.PartTimeout > 24*time.Hour {
 			add("smpp.part_timeout", "must be between 1s and 24h (got %s)", c.SMPP.PartTimeout)
 		}
+		if c.SMPP.MaxConnections < 0 || c.SMPP.MaxConnectionsPerIP < 0 || c.SMPP.BindFailures < 0 {
+			add("smpp", "max_connections, max_connections_per_ip and bind_failures must not be negative (0: default)")
+		}
+		if c.SMPP.MaxConnections > 0 && c.SMPP.MaxConnectionsPerIP > c.SMPP.MaxConnections {
+			add("smpp.max_connections_per_ip", "must not exceed smpp.max_connections (%d)", c.SMPP.MaxConnections)
+		}
+		if d := c.SMPP.BindTimeout; d != 0 && (d < time.Second || d > 5*time.Minute) {
+			add("smpp.bind_timeout", "must be between 1s and 5m, or 0 for 10s (got %s)", d)
+		}
+		if d := c.SMPP.BindLockout; d != 0 && (d < time.Second || d > 24*time.Hour) {
+			add("smpp.bind_lockout", "must be between 1s and 24h, or 0 for 5m (got %s)", d)
+		}
 		if c.SMPP.TLSAddr != "" {
 			if err := checkHostPort(c.SMPP.TLSAddr); err != nil {
 				add("smpp.tls_addr", "%v", err)
@@ -274,6 +286,11 @@ func (c Config) Validate() []error {
 	}
 	if c.Webhook.MaxAttempts < 1 || c.Webhook.MaxAttempts > 100 {
 		add("webhook.max_attempts", "must be between 1 and 100 (got %d)", c.Webhook.MaxAttempts)
+	}
+	for i, cidr := range c.Webhook.AllowNetworks {
+		if _, _, err := net.ParseCIDR(strings.TrimSpace(cidr)); err != nil {
+			add(fmt.Sprintf("webhook.allow_networks[%d]", i), "not a CIDR (e.g. 10.20.0.0/16): %q", cidr)
+		}
 	}
 	if c.Pipeline.MaxDeliver < 2 || c.Pipeline.MaxDeliver > 100 {
 		add("pipeline.max_deliver", "must be between 2 and 100 (got %d)", c.Pipeline.MaxDeliver)

@@ -2,7 +2,6 @@ package pipeline
 
 import (
 	"log/slog"
-	"net/http"
 	"time"
 
 	"github.com/smsgw/smsgw/archive/merklelog"
@@ -10,6 +9,7 @@ import (
 	"github.com/smsgw/smsgw/filters"
 	"github.com/smsgw/smsgw/internal/bus"
 	"github.com/smsgw/smsgw/readmodel"
+	"github.com/smsgw/smsgw/webhook"
 )
 
 // Deps is what the stages of a node need; internal/app fills it in.
@@ -33,6 +33,7 @@ type Deps struct {
 	ReceiptWait       time.Duration // how long a receipt may wait for its submit's record
 	WebhookTimeout    time.Duration
 	WebhookAttempts   int
+	WebhookAllow      []string // networks (CIDRs) webhooks may reach besides public addresses
 }
 
 // Flow is the node's message flow: every stage, its input stream and
@@ -59,7 +60,7 @@ func Flow(d Deps) []Stage {
 	fs := &filterStage{codec: d.Codec, chain: d.Chain, maxDeliver: d.MaxDeliver, log: log.With("stage", bus.ConsumerFilter)}
 	as := &archiveStage{alog: d.Log, maxRecords: d.SegmentMaxRecords, maxAge: d.SegmentMaxAge, log: log.With("stage", bus.ConsumerArchive)}
 	mt := &mtStage{carriers: d.Carriers, defaultCarrier: d.DefaultCarrier, ids: d.Bus.KV(bus.BucketCarrierIDs), maxDeliver: d.MaxDeliver, log: log.With("stage", bus.ConsumerDeliverMT)}
-	mo := &moStage{dir: d.Dir, client: &http.Client{Timeout: d.WebhookTimeout}, maxAttempts: d.WebhookAttempts, log: log.With("stage", bus.ConsumerDeliverMO)}
+	mo := &moStage{dir: d.Dir, client: webhook.NewClient(d.WebhookTimeout, webhook.NewGuard(d.WebhookAllow)), maxAttempts: d.WebhookAttempts, log: log.With("stage", bus.ConsumerDeliverMO)}
 	rs := &receiptStage{ids: d.Bus.KV(bus.BucketCarrierIDs), receiptWait: d.ReceiptWait, log: log.With("stage", bus.ConsumerReceipts)}
 	ix := &indexer{idx: d.Index, node: d.Node, log: log.With("stage", "index")}
 	cs := &convStage{dir: d.Dir, log: log.With("stage", ConsumerConversations)}

@@ -77,6 +77,13 @@ func (s *moStage) toEmployee(ctx context.Context, e directory.Employee, m *sms.M
 		ev := Event(m.ID, sms.StatusDelivered, "webhook")
 		return &ev
 	}
+	if code := sms.CodeOf(err); code == webhook.CodeForbidden || code == "invalid_webhook_url" {
+		// The target can never be posted to (stored before the guard, or
+		// it resolves to a forbidden address now): no point retrying.
+		s.log.Warn("webhook target refused; message stays in the inbox", "id", m.ID, "employee", e.ID, "code", code)
+		ev := Event(m.ID, sms.StatusFailed, "webhook_forbidden")
+		return &ev
+	}
 	if attempt < uint64(s.maxAttempts) {
 		s.log.Warn("webhook failed; will retry", "id", m.ID, "employee", e.ID, "attempt", attempt, "status", status, "err", err)
 		return nil

@@ -54,7 +54,13 @@ type Payload struct {
 
 // Post signs p with secret and posts it to target. It returns the
 // receiver's HTTP status (0 when none came) and an error unless it was 2xx.
+// A target the guard refuses whatever its address (credentials, metadata
+// names, numeric tricks) is not posted to; client should come from
+// NewClient, whose dialer refuses forbidden addresses.
 func Post(ctx context.Context, client *http.Client, target, secret string, p Payload) (int, error) {
+	if _, err := parseTarget(target); err != nil {
+		return 0, fmt.Errorf("checking webhook URL: %w", err)
+	}
 	body, _ := json.Marshal(p)
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, target, bytes.NewReader(body))
 	if err != nil {

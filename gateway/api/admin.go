@@ -11,6 +11,7 @@ import (
 	"github.com/smsgw/smsgw/directory"
 	"github.com/smsgw/smsgw/internal/auth"
 	"github.com/smsgw/smsgw/sms"
+	"github.com/smsgw/smsgw/webhook"
 )
 
 // maxImportBytes bounds a CSV import (100,000 rows fit).
@@ -457,6 +458,10 @@ func (s *Server) createEmployee(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
+	if err := s.checkWebhook(r.Context(), req.WebhookURL); err != nil {
+		s.fail(w, r, withField(err, "webhook_url"))
+		return
+	}
 	e, err := s.cfg.Directory.CreateEmployeeBy(r.Context(), directory.Employee{ID: req.ID, Name: req.Name, Email: req.Email,
 		Department: req.Department, Manager: req.Manager, WebhookURL: req.WebhookURL}, actor(r))
 	if err != nil {
@@ -543,12 +548,26 @@ func (s *Server) offboardEmployee(w http.ResponseWriter, r *http.Request) {
 		"numbers": nums, "conversations_transferred": res.Conversations, "tokens_revoked": revoked})
 }
 
+// checkWebhook refuses a webhook URL that could reach the gateway's own
+// networks or a metadata service (400 webhook_forbidden) unless its
+// network is allow-listed; "" (no webhook) passes.
+func (s *Server) checkWebhook(ctx context.Context, url string) error {
+	if url == "" {
+		return nil
+	}
+	return webhook.NewGuard(s.cfg.WebhookAllow).Check(ctx, url)
+}
+
 func (s *Server) setWebhook(w http.ResponseWriter, r *http.Request) {
 	var req struct {
 		URL string `json:"url"`
 	}
 	if _, err := s.decode(w, r, &req); err != nil {
 		s.fail(w, r, err)
+		return
+	}
+	if err := s.checkWebhook(r.Context(), req.URL); err != nil {
+		s.fail(w, r, withField(err, "url"))
 		return
 	}
 	e, err := s.cfg.Directory.SetWebhook(r.Context(), r.PathValue("id"), req.URL)

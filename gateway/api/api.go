@@ -43,6 +43,9 @@ type Config struct {
 	Directory       *directory.Directory
 	Tokens          *auth.Tokens
 	Redact          Redactor
+	// WebhookAllow are the networks (CIDRs) employees' webhooks may reach
+	// besides public addresses (config webhook.allow_networks).
+	WebhookAllow []string
 	// SandboxMO, when set, makes the sandbox carrier send an MO text
 	// (POST /v1/sandbox/inbound).
 	SandboxMO func(ctx context.Context, from, to sms.Number, body string) error

@@ -77,6 +77,15 @@ func (s *Server) audit(r *http.Request, action string, params map[string]string,
 	return nil
 }
 
+// redact is free text (a review comment, a matter's name or reason) as it
+// may be kept: through the redaction filters, like message bodies.
+func (s *Server) redact(text string) string {
+	if s.cfg.Redact == nil || text == "" {
+		return text
+	}
+	return s.cfg.Redact(text)
+}
+
 func badParam(field, code, format string, args ...any) error {
 	return withField(sms.Errorf(sms.Invalid, code, format, args...), field)
 }
@@ -282,6 +291,9 @@ func (s *Server) addReview(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
+	// The comment is kept (audit trail, index, events) as the filters
+	// redact it: a card number typed into it is not archived for years.
+	req.Comment = s.redact(req.Comment)
 	rv := readmodel.Review{MessageID: id, Reviewer: tokenOf(r.Context()).Name, At: time.Now().UTC(), Action: req.Action, Comment: req.Comment}
 	// The audit record comes first: a review that is not in the archive's
 	// trail did not happen.
@@ -443,7 +455,8 @@ func (s *Server) placeHold(w http.ResponseWriter, r *http.Request) {
 		}
 		ids = append(ids, id)
 	}
-	m, err := s.cfg.Holds.Place(r.Context(), tokenOf(r.Context()).Name, req.Name, req.Reason, q, ids)
+	// Name and reason are archived (audit trail) as the filters redact them.
+	m, err := s.cfg.Holds.Place(r.Context(), tokenOf(r.Context()).Name, s.redact(req.Name), s.redact(req.Reason), q, ids)
 	if err != nil {
 		s.fail(w, r, err)
 		return

@@ -227,7 +227,7 @@ func (a *App) apiHandler() http.Handler {
 	rl := a.cfg.HTTP.RateLimit
 	cfg := api.Config{
 		MaxBodyChars: a.cfg.HTTP.MaxBodyChars, MaxRequestBytes: a.cfg.HTTP.MaxRequestBytes,
-		Ingress: a.Ingress, Reader: a.Index, Directory: a.Directory, Tokens: a.Tokens,
+		Ingress: a.Ingress, Reader: a.Index, Directory: a.Directory, Tokens: a.Tokens, WebhookAllow: a.cfg.Webhook.AllowNetworks,
 		Redact: func(t string) string { return a.Chain.Apply(t).Text },
 		Search: sharedReviews{Index: a.Index, bus: a.Bus, log: a.log},
 		Holds:  a.holds(),
@@ -334,7 +334,7 @@ func (a *App) Run(ctx context.Context) error {
 		Carriers: carriers, DefaultCarrier: a.defaultCarrier(), SMPP: platforms,
 		Node: a.cfg.Node, MaxDeliver: a.cfg.Pipeline.MaxDeliver, SegmentMaxRecords: a.cfg.Archive.SegmentMaxRecords,
 		SegmentMaxAge: a.cfg.Archive.SegmentMaxAge, ReceiptWait: a.cfg.Pipeline.ReceiptWait,
-		WebhookTimeout: a.cfg.Webhook.Timeout, WebhookAttempts: a.cfg.Webhook.MaxAttempts,
+		WebhookTimeout: a.cfg.Webhook.Timeout, WebhookAttempts: a.cfg.Webhook.MaxAttempts, WebhookAllow: a.cfg.Webhook.AllowNetworks,
 	})
 	stageWG.Add(1)
 	go func() { defer stageWG.Done(); a.alog.Run(stageCtx) }()
