@@ -227,7 +227,8 @@ type SMPP struct {
 	// BindTimeout closes a connection that has not bound within it (0: 10s).
 	BindTimeout time.Duration `mapstructure:"bind_timeout"`
 	// BindFailures failed binds within a minute from one address, or for
-	// one system_id, lock it out for BindLockout (0: 5 and 5m).
+	// one system_id, lock it out for BindLockout (0: 5 and 5m); addresses
+	// the system_id bound from in the last 24h are spared its lockout.
 	BindFailures int           `mapstructure:"bind_failures"`
 	BindLockout  time.Duration `mapstructure:"bind_lockout"`
 }

@@ -56,7 +56,7 @@ func (s *archiveStage) handle(ctx context.Context, batch []*bus.Msg) []Result {
 			continue
 		}
 		m.ArchivedAt = now
-		recs = append(recs, merklelog.Pending{Seq: in.StreamSeq, Redelivered: in.Deliveries > 1, Dedupe: string(m.ID),
+		recs = append(recs, merklelog.Pending{Seq: in.StreamSeq, Redelivered: true, Dedupe: string(m.ID),
 			Rec: archive.Record{Kind: archive.KindMessage, ID: m.ID, Message: m, ArchivedAt: now}})
 		msgs, at = append(msgs, m), append(at, i)
 	}

@@ -36,6 +36,10 @@ const (
 	submitIntent      = "intent"      // written before submit_sm; Attempt counts them
 	submitSent        = "sent"        // the carrier answered; IDs are its message ids
 	submitUnconfirmed = "unconfirmed" // written, never answered; not sent again
+	// submitPending: nothing on the wire now (the last try never reached
+	// the carrier), but an earlier try may have: InDoubt.
+	submitPending = "pending"
+	submitFailed  = "failed" // refused for good; never submitted again
 )
 
 // carrierRef is stored in carrier_ids under "c.<carrier>.<id>" so a
@@ -49,6 +53,12 @@ type carrierRef struct {
 	IDs       []string      `json:"ids,omitempty"`
 	State     string        `json:"state,omitempty"` // "" (written before states existed) means sent
 	Attempt   int           `json:"attempt,omitempty"`
+	// InDoubt: a node died while an earlier attempt may have been on the
+	// wire, so the carrier may get this text twice (the history says so).
+	InDoubt bool `json:"in_doubt,omitempty"`
+	// Detail is the unconfirmed or failed event's detail, so a crash
+	// before the event was published can publish it again.
+	Detail string `json:"detail,omitempty"`
 }
 
 // mtStage consumes ARCHIVED outbound messages and submits them to their
@@ -115,11 +125,12 @@ type mtJob struct {
 	name    string
 	c       Carrier
 	attempt int
+	inDoubt bool
 }
 
 func (s *mtStage) handle(ctx context.Context, batch []*bus.Msg) []Result {
 	res := make([]Result, len(batch))
-	var jobs []mtJob
+	var wg sync.WaitGroup
 	for i, in := range batch {
 		m, err := decodeMessage(in.Data)
 		if err != nil {
@@ -143,104 +154,87 @@ func (s *mtStage) handle(ctx context.Context, batch []*bus.Msg) []Result {
 			res[i] = Result{Outcome: Retry, Delay: 5 * time.Second, ID: m.ID}
 			continue
 		}
-		attempt := 1
-		if in.Deliveries > 1 {
-			r, next, done := s.resume(ctx, m, name)
-			if done {
-				s.release(m.ID)
-				r.ID = m.ID
-				res[i] = r
-				continue
-			}
-			attempt = next
-		}
-		if bc, ok := c.(boundCarrier); ok && !bc.Bound() {
-			// Not bound: nothing is recorded; the text waits on the stream.
-			s.release(m.ID)
-			res[i] = Result{Outcome: Retry, Delay: min(Backoff(in.Deliveries), 30*time.Second), ID: m.ID}
-			continue
-		}
-		jobs = append(jobs, mtJob{i: i, m: m, name: name, c: c, attempt: attempt})
-	}
-	if len(jobs) == 0 {
-		return res
-	}
-	// Intents first, in one round of writes; a job whose intent did not
-	// persist is not submitted.
-	keys := make([]string, len(jobs))
-	vals := make([][]byte, len(jobs))
-	for k, j := range jobs {
-		keys[k] = submitKey(j.m.ID)
-		vals[k], _ = json.Marshal(carrierRef{MessageID: j.m.ID, Carrier: j.name, State: submitIntent, Attempt: j.attempt})
-	}
-	ready := jobs[:0:0]
-	for k, err := range s.ids.PutBatch(ctx, keys, vals) {
-		j := jobs[k]
-		if err != nil {
-			s.log.Warn("recording submit intent failed; will retry", "id", j.m.ID, "err", err)
-			s.release(j.m.ID)
-			res[j.i] = Result{Outcome: Retry, Delay: time.Second, ID: j.m.ID}
-			continue
-		}
-		ready = append(ready, j)
-	}
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	var keysOut []string
-	var valsOut [][]byte
-	for _, j := range ready {
 		wg.Go(func() {
-			defer s.release(j.m.ID)
-			r, k, v := s.submit(ctx, batch[j.i], j)
-			mu.Lock()
-			defer mu.Unlock()
-			res[j.i] = r
-			keysOut, valsOut = append(keysOut, k...), append(valsOut, v...)
+			defer s.release(m.ID)
+			res[i] = s.deliver(ctx, in, mtJob{i: i, m: m, name: name, c: c})
 		})
 	}
 	wg.Wait()
-	// Correlation and outcome records before the acks, so receipts (which
-	// may already be on their way) find their message; the receipts stage
-	// waits for them.
-	for _, err := range s.ids.PutBatch(ctx, keysOut, valsOut) {
-		if err != nil {
-			s.log.Warn("recording carrier ids failed; receipts for a message may not correlate", "err", err)
-		}
-	}
 	return res
 }
 
-// resume decides about a redelivered message from its submit record. done
+// deliver decides about one message from its submit record — whatever
+// the delivery count says: after a crash the server may hand a message
+// out again as a first delivery, its delivery count not yet persisted —
+// and submits it when it has to go.
+func (s *mtStage) deliver(ctx context.Context, in *bus.Msg, j mtJob) Result {
+	r, attempt, inDoubt, done := s.resume(ctx, j.m, j.name)
+	if done {
+		r.ID = j.m.ID
+		return r
+	}
+	j.attempt, j.inDoubt = attempt, inDoubt
+	if bc, ok := j.c.(boundCarrier); ok && !bc.Bound() {
+		// Not bound: nothing is recorded; the text waits on the stream.
+		return Result{Outcome: Retry, Delay: min(Backoff(in.Deliveries), 30*time.Second), ID: j.m.ID}
+	}
+	r, keys, vals := s.submit(ctx, in, j)
+	// The answer is recorded at once (not with the batch), so a crash
+	// after it never counts this text as possibly unsent; receipts, which
+	// may already be on their way, find their message by these keys (the
+	// receipts stage waits for them).
+	for _, err := range s.ids.PutBatch(ctx, keys, vals) {
+		if err != nil {
+			s.log.Warn("recording the carrier's answer failed; a crash now would resubmit this text (flagged)", "id", j.m.ID, "err", err)
+		}
+	}
+	return r
+}
+
+// resume decides from a message's submit record: none (never submitted,
+// attempt 1), answered, unconfirmed, or an intent with no answer (the
+// node crashed with it possibly on the wire: attempt 2, flagged). done
 // means r is final; otherwise the message is submitted as attempt.
-func (s *mtStage) resume(ctx context.Context, m *sms.Message, name string) (r Result, attempt int, done bool) {
+func (s *mtStage) resume(ctx context.Context, m *sms.Message, name string) (r Result, attempt int, inDoubt, done bool) {
 	e, err := s.ids.Get(ctx, submitKey(m.ID))
 	if err != nil {
 		if sms.KindOf(err) == sms.NotFound {
-			return Result{}, 1, false // never submitted
+			return Result{}, 1, false, false // never submitted
 		}
 		s.log.Warn("reading submit record failed; will retry", "id", m.ID, "err", err)
-		return Result{Outcome: Retry, Delay: time.Second}, 0, true
+		return Result{Outcome: Retry, Delay: time.Second}, 0, false, true
 	}
 	var ref carrierRef
 	if err := json.Unmarshal(e.Value, &ref); err != nil {
 		s.log.Error("undecodable submit record; not submitting again", "id", m.ID, "err", err)
-		return Result{Events: []sms.Event{Event(m.ID, sms.StatusUnconfirmed, "bad_submit_record")}}, 0, true
+		return Result{Events: []sms.Event{Event(m.ID, sms.StatusUnconfirmed, "bad_submit_record")}}, 0, false, true
+	}
+	// Settled before, and only the ack (or the events) got lost: publish
+	// its events again (JetStream drops the copies it has).
+	var evs []sms.Event
+	if ref.InDoubt && ref.State != submitPending && ref.State != submitIntent {
+		evs = append(evs, Event(m.ID, sms.StatusResubmitted, ""))
 	}
 	switch ref.State {
 	case "", submitSent:
-		// Submitted already, and only the ack got lost.
 		ev := Event(m.ID, sms.StatusSent, "")
 		ev.CarrierIDs = ref.IDs
-		return Result{Events: []sms.Event{ev}}, 0, true
+		return Result{Events: append(evs, ev)}, 0, false, true
 	case submitUnconfirmed:
-		return Result{}, 0, true
+		ev := Event(m.ID, sms.StatusUnconfirmed, ref.Detail)
+		ev.CarrierIDs = ref.IDs
+		return Result{Events: append(evs, ev)}, 0, false, true
+	case submitFailed:
+		return Result{Events: []sms.Event{Event(m.ID, sms.StatusFailed, ref.Detail)}}, 0, false, true
+	case submitPending:
+		return Result{}, max(ref.Attempt, 1), ref.InDoubt, false
 	}
 	if ref.Attempt >= 2 {
 		s.log.Warn("crashed again while resubmitting; not submitting a third time", "id", m.ID, "carrier", name)
-		return Result{Events: []sms.Event{Event(m.ID, sms.StatusUnconfirmed, "crashed_during_resubmit")}}, 0, true
+		return Result{Events: []sms.Event{Event(m.ID, sms.StatusUnconfirmed, "crashed_during_resubmit")}}, 0, false, true
 	}
 	s.log.Warn("submit intent without an answer: the node crashed with this submit possibly on the wire; submitting once more", "id", m.ID, "carrier", name)
-	return Result{}, 2, false
+	return Result{}, ref.Attempt + 1, true, false
 }
 
 // submit sends one message and returns its result and the records to
@@ -248,13 +242,23 @@ func (s *mtStage) resume(ctx context.Context, m *sms.Message, name string) (r Re
 func (s *mtStage) submit(ctx context.Context, in *bus.Msg, j mtJob) (Result, []string, [][]byte) {
 	m := j.m
 	r := Result{ID: m.ID}
-	if j.attempt > 1 {
+	if j.inDoubt {
+		// Said once the text went out again (success or unconfirmed
+		// below), not when this try fails before the wire.
 		r.Events = append(r.Events, Event(m.ID, sms.StatusResubmitted, ""))
 	}
 	sctx, cancel := context.WithTimeout(ctx, 45*time.Second)
-	res, err := j.c.Submit(sctx, smpp.Submit{Src: m.From.Digits(), Dst: m.To.Digits(), Text: m.Body, RegisteredDelivery: true})
+	intent, _ := json.Marshal(carrierRef{MessageID: m.ID, Carrier: j.name, State: submitIntent, Attempt: j.attempt, InDoubt: j.inDoubt})
+	res, err := j.c.Submit(sctx, smpp.Submit{Src: m.From.Digits(), Dst: m.To.Digits(), Text: m.Body, RegisteredDelivery: true,
+		// The intent is recorded once a window slot is free, just before
+		// the first part is written: only a text that may be on the wire
+		// when the node dies counts as possibly sent.
+		BeforeWrite: func() error {
+			_, err := s.ids.Put(ctx, submitKey(m.ID), intent)
+			return err
+		}})
 	cancel()
-	state := carrierRef{MessageID: m.ID, Parts: len(res.MessageIDs), Carrier: j.name, IDs: res.MessageIDs, State: submitSent, Attempt: j.attempt}
+	state := carrierRef{MessageID: m.ID, Parts: len(res.MessageIDs), Carrier: j.name, IDs: res.MessageIDs, State: submitSent, Attempt: j.attempt, InDoubt: j.inDoubt}
 	switch {
 	case errors.Is(err, smpp.ErrUnconfirmed):
 		detail := "no_response"
@@ -262,7 +266,7 @@ func (s *mtStage) submit(ctx context.Context, in *bus.Msg, j mtJob) (Result, []s
 			detail = "bind_lost"
 		}
 		s.log.Warn("submit not answered; not sending it again", "id", m.ID, "carrier", j.name, "detail", detail)
-		state.State = submitUnconfirmed
+		state.State, state.Detail = submitUnconfirmed, detail
 		ev := Event(m.ID, sms.StatusUnconfirmed, detail)
 		ev.CarrierIDs = res.MessageIDs
 		r.Events = append(r.Events, ev)
@@ -273,16 +277,25 @@ func (s *mtStage) submit(ctx context.Context, in *bus.Msg, j mtJob) (Result, []s
 		retry := k == sms.Throttled || k == sms.Unavailable || k == sms.Internal
 		if retry && (s.maxDeliver <= 0 || in.Deliveries < uint64(s.maxDeliver)) {
 			s.log.Warn("submit failed; will retry", "id", m.ID, "carrier", j.name, "delivery", in.Deliveries, "err", err)
-			s.forget(ctx, m.ID)
-			return Result{Outcome: Retry, ID: m.ID}, nil, nil
+			if !j.inDoubt {
+				s.forget(ctx, m.ID)
+				return Result{Outcome: Retry, ID: m.ID}, nil, nil
+			}
+			// Keep what an earlier crash left us knowing.
+			v, _ := json.Marshal(carrierRef{MessageID: m.ID, Carrier: j.name, State: submitPending, Attempt: j.attempt, InDoubt: true})
+			return Result{Outcome: Retry, ID: m.ID}, []string{submitKey(m.ID)}, [][]byte{v}
 		}
 		s.log.Warn("submit failed for good", "id", m.ID, "carrier", j.name, "code", sms.CodeOf(err), "err", err)
 		r.Events = append(r.Events, Event(m.ID, sms.StatusFailed, sms.CodeOf(err)))
 		if retry {
 			r.Out = append(r.Out, DeadOut(bus.ConsumerDeliverMT, m.ID, in, sms.CodeOf(err)))
 		}
-		state.State = submitUnconfirmed // never submit it again
+		state.State, state.Detail = submitFailed, sms.CodeOf(err) // never submit it again
 		state.IDs = nil
+		if j.inDoubt {
+			r.Events = r.Events[:0:0] // this try never went out; the failure is what counts
+			r.Events = append(r.Events, Event(m.ID, sms.StatusFailed, sms.CodeOf(err)))
+		}
 		v, _ := json.Marshal(state)
 		return r, []string{submitKey(m.ID)}, [][]byte{v}
 	default:

@@ -62,7 +62,7 @@ func (s *recordStage) handle(ctx context.Context, batch []*bus.Msg) []Result {
 			res[i] = Result{Outcome: Dead, Code: "undecodable"}
 			continue
 		}
-		recs, at = append(recs, merklelog.Pending{Seq: in.StreamSeq, Redelivered: in.Deliveries > 1, Rec: rec, Dedupe: key}), append(at, i)
+		recs, at = append(recs, merklelog.Pending{Seq: in.StreamSeq, Redelivered: true, Rec: rec, Dedupe: key}), append(at, i)
 	}
 	segs, written := s.alog.Archive(ctx, s.source, recs, now, nil, s.sameRecord)
 	s.written = written

@@ -41,7 +41,8 @@ type smppReceiptStage struct {
 func (s *smppReceiptStage) stage() Stage {
 	return Stage{Name: bus.ConsumerSMPPDLR, Stream: bus.StreamEvents, Handle: s.handle, Batch: 256,
 		Filter: []string{bus.SubjEvents + string(sms.StatusDelivered), bus.SubjEvents + string(sms.StatusFailed),
-			bus.SubjEvents + string(sms.StatusBlocked), bus.SubjEvents + string(sms.StatusDeadLetter)}}
+			bus.SubjEvents + string(sms.StatusBlocked), bus.SubjEvents + string(sms.StatusDeadLetter),
+			bus.SubjEvents + string(sms.StatusUnconfirmed)}}
 }
 
 func receiptStat(st sms.Status) string {
@@ -50,6 +51,8 @@ func receiptStat(st sms.Status) string {
 		return "DELIVRD"
 	case sms.StatusFailed:
 		return "UNDELIV"
+	case sms.StatusUnconfirmed:
+		return "UNKNOWN" // the carrier never said whether it took it
 	}
 	return "REJECTD"
 }

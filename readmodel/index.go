@@ -102,6 +102,9 @@ func rank(s sms.Status) int {
 		return 3
 	case sms.StatusSent:
 		return 4
+	case sms.StatusUnconfirmed:
+		// The carrier may have it; a receipt, if one can be matched, wins.
+		return 5
 	case sms.StatusUndelivered:
 		// Final for a carrier, but an inbound text that reached nobody
 		// can still be handed to someone (an agent taking its queue

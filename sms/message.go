@@ -173,7 +173,7 @@ const (
 // Final reports whether no later status is expected.
 func (s Status) Final() bool {
 	switch s {
-	case StatusBlocked, StatusDelivered, StatusFailed, StatusDeadLetter, StatusUndelivered:
+	case StatusBlocked, StatusDelivered, StatusFailed, StatusDeadLetter, StatusUndelivered, StatusUnconfirmed:
 		return true
 	}
 	return false

@@ -519,8 +519,11 @@ type Pending struct {
 	// sameRecord function, in the IDs bucket).
 	Rec    archive.Record
 	Dedupe string
-	// Seq is the record's stream sequence; Redelivered says the stream
-	// handed it out before (so it may be archived already).
+	// Seq is the record's stream sequence; Redelivered says it may be
+	// archived already. Stream stages set it always: after a crash the
+	// server may hand a message out again with a delivery count of 1 (its
+	// consumer state is persisted lazily), so the count cannot be trusted
+	// to say "first time". The check costs one head read per batch.
 	Seq         uint64
 	Redelivered bool
 }

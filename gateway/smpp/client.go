@@ -74,6 +74,12 @@ type Submit struct {
 	Src, Dst           string // digits, TON international / NPI E.164
 	Text               string
 	RegisteredDelivery bool
+	// BeforeWrite, if set, is called once per Submit, when a window slot
+	// is free and before the first part is written to the connection; an
+	// error aborts the submit with nothing written. The MT stage records
+	// its submit intent here, so only a text that may really be on the
+	// wire counts as possibly sent.
+	BeforeWrite func() error
 }
 
 // SubmitResult holds the carrier's message_id for each part sent.
@@ -288,12 +294,16 @@ func (c *Client) Submit(ctx context.Context, m Submit) (SubmitResult, error) {
 	// does) need every part in flight.
 	ids := make([]string, len(bodies))
 	errs := make([]error, len(bodies))
+	before := func() error { return nil }
+	if m.BeforeWrite != nil {
+		before = sync.OnceValue(m.BeforeWrite)
+	}
 	var wg sync.WaitGroup
 	for i, body := range bodies {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			ids[i], errs[i] = c.submitPart(ctx, body)
+			ids[i], errs[i] = c.submitPart(ctx, body, before)
 		}()
 	}
 	wg.Wait()
@@ -324,7 +334,7 @@ func (c *Client) Submit(ctx context.Context, m Submit) (SubmitResult, error) {
 	return SubmitResult{MessageIDs: ids}, nil
 }
 
-func (c *Client) submitPart(ctx context.Context, body []byte) (string, error) {
+func (c *Client) submitPart(ctx context.Context, body []byte, before func() error) (string, error) {
 	wait := 100 * time.Millisecond
 	for {
 		if c.limiter != nil {
@@ -336,8 +346,11 @@ func (c *Client) submitPart(ctx context.Context, body []byte) (string, error) {
 		if err != nil {
 			return "", err
 		}
-		resp, err := s.RequestWithin(ctx, SubmitSM, body, c.cfg.SubmitTimeout)
+		resp, err := s.RequestWithin(ctx, SubmitSM, body, c.cfg.SubmitTimeout, before)
 		if err != nil {
+			if errors.Is(err, errBeforeWrite) {
+				return "", err // nothing written
+			}
 			if errors.Is(err, ErrUnanswered) {
 				c.log.Warn("submit_sm not answered; it is not sent again", "err", err)
 				return "", sms.Wrap(sms.Unavailable, "carrier_unconfirmed", "carrier did not answer a submit it may have taken", fmt.Errorf("%w: %w", ErrUnconfirmed, err))

@@ -207,23 +207,29 @@ func (s *Session) Respond(req *PDU, id, status uint32, body []byte) error {
 // bounds the whole call; see RequestWithin for requests whose answer must
 // not be given up on.
 func (s *Session) Request(ctx context.Context, id uint32, body []byte) (*PDU, error) {
-	return s.request(ctx, id, body, s.cfg.ResponseTimeout, true)
+	return s.request(ctx, id, body, s.cfg.ResponseTimeout, true, nil)
 }
+
+// errBeforeWrite wraps the error of a RequestWithin before function.
+var errBeforeWrite = errors.New("before write")
 
 // RequestWithin is Request, except that once the PDU is handed to the
 // connection ctx no longer applies: the wait for the answer is bounded by
 // timeout (0: the session's ResponseTimeout) and the session alone, so a
 // response is never abandoned because a caller's deadline passed. Errors
 // after that point wrap ErrUnanswered; errors before it (no window slot in
-// time, session closed) mean the peer never saw the request.
-func (s *Session) RequestWithin(ctx context.Context, id uint32, body []byte, timeout time.Duration) (*PDU, error) {
+// time, session closed) mean the peer never saw the request. before, if
+// not nil, runs once the window slot is taken and just before the PDU is
+// written; its error aborts the request (wrapped so errors.Unwrap gives
+// it back) with nothing written.
+func (s *Session) RequestWithin(ctx context.Context, id uint32, body []byte, timeout time.Duration, before func() error) (*PDU, error) {
 	if timeout <= 0 {
 		timeout = s.cfg.ResponseTimeout
 	}
-	return s.request(ctx, id, body, timeout, false)
+	return s.request(ctx, id, body, timeout, false, before)
 }
 
-func (s *Session) request(ctx context.Context, id uint32, body []byte, timeout time.Duration, ctxAfterSend bool) (*PDU, error) {
+func (s *Session) request(ctx context.Context, id uint32, body []byte, timeout time.Duration, ctxAfterSend bool, before func() error) (*PDU, error) {
 	select {
 	case s.window <- struct{}{}:
 	case <-ctx.Done():
@@ -232,6 +238,11 @@ func (s *Session) request(ctx context.Context, id uint32, body []byte, timeout t
 		return nil, ErrClosed
 	}
 	defer func() { <-s.window }()
+	if before != nil {
+		if err := before(); err != nil {
+			return nil, fmt.Errorf("%w: %w", errBeforeWrite, err)
+		}
+	}
 	seq := s.nextSeq()
 	c := &call{respID: id | 0x80000000, ch: make(chan *PDU, 1)}
 	s.mu.Lock()

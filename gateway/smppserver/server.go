@@ -91,6 +91,28 @@ type Config struct {
 	// (default 60s).
 	PartTimeout time.Duration
 	Log         *slog.Logger
+
+	// The door (see door.go); zero values take the defaults.
+
+	// MaxConnections caps open connections, bound or not, on both
+	// listeners (default 1000); MaxConnectionsPerIP caps them per client
+	// address, an IPv6 /64 counting as one (default 50). A connection over
+	// a cap is closed at once.
+	MaxConnections      int
+	MaxConnectionsPerIP int
+	// BindTimeout closes a connection not bound within it (default 10s).
+	BindTimeout time.Duration
+	// BindFailures failed binds within a minute from one address, or for
+	// one system_id, lock it out for BindLockout (defaults 5 and 5m); see
+	// door.go for whom a system_id's lockout spares.
+	BindFailures int
+	BindLockout  time.Duration
+	// BindFailDelay is how long a refused bind waits for its answer
+	// (default 1s).
+	BindFailDelay time.Duration
+	// HashSlots bounds bcrypt comparisons at once (default: half the
+	// cores, 1 to 4), so binds cannot starve the HTTP API.
+	HashSlots int
 }
 
 // Server is a running SMPP server.
@@ -101,9 +123,24 @@ type Server struct {
 	accounts map[string]*Account
 	reasm    *smpp.Reassembler
 
-	mu    sync.Mutex
-	binds map[string]map[*bind]bool // system_id -> live binds
-	ref   atomic.Uint32             // concatenation reference of our deliver_sm
+	// The door (door.go).
+	anyIP     bool         // some account has no allowed_ips
+	nets      []*net.IPNet // else: every account's allowed_ips
+	fails     *failures
+	hashSlots chan struct{}
+	dummyHash string
+	compare   func(hash, password []byte) error
+	warn      *logLimit
+	lockedOut atomic.Int64 // binds refused during a lockout
+
+	mu      sync.Mutex
+	binds   map[string]map[*bind]bool // system_id -> live binds
+	conns   map[*conn]struct{}
+	perAddr map[string]int // open connections per conn.addr
+	turns   map[string]*addrTurn
+	known   map[string]time.Time // "system_id addr" -> bound from there, spared its lockout until
+	closing bool
+	ref     atomic.Uint32 // concatenation reference of our deliver_sm
 }
 
 type bind struct {
@@ -128,19 +165,38 @@ func New(cfg Config) (*Server, error) {
 	if cfg.PartTimeout <= 0 {
 		cfg.PartTimeout = 60 * time.Second
 	}
+	cfg.MaxConnections = cmp.Or(max(cfg.MaxConnections, 0), defaultMaxConnections)
+	cfg.MaxConnectionsPerIP = cmp.Or(max(cfg.MaxConnectionsPerIP, 0), defaultMaxConnectionsPerIP)
+	cfg.BindTimeout = cmp.Or(max(cfg.BindTimeout, 0), defaultBindTimeout)
+	cfg.BindFailures = cmp.Or(max(cfg.BindFailures, 0), defaultBindFailures)
+	cfg.BindLockout = cmp.Or(max(cfg.BindLockout, 0), defaultBindLockout)
+	cfg.BindFailDelay = cmp.Or(max(cfg.BindFailDelay, 0), defaultBindFailDelay)
+	cfg.HashSlots = cmp.Or(max(cfg.HashSlots, 0), defaultHashSlots())
 	s := &Server{cfg: cfg, log: cfg.Log.With("component", "smpp-server"), accounts: map[string]*Account{},
-		binds: map[string]map[*bind]bool{}, reasm: smpp.NewReassembler(10 * time.Second)}
+		binds: map[string]map[*bind]bool{}, reasm: smpp.NewReassembler(10 * time.Second),
+		conns: map[*conn]struct{}{}, perAddr: map[string]int{}, turns: map[string]*addrTurn{}, known: map[string]time.Time{}, anyIP: len(cfg.Accounts) == 0,
+		fails: newFailures(cfg.BindFailures, cfg.BindLockout), hashSlots: make(chan struct{}, cfg.HashSlots),
+		compare: bcrypt.CompareHashAndPassword, warn: newLogLimit()}
 	for i := range cfg.Accounts {
 		a := &cfg.Accounts[i]
 		if a.Role == RoleCarrier && cfg.CarrierIn == nil {
 			return nil, fmt.Errorf("smpp account %s: carrier role needs a CarrierIn handler", a.SystemID)
 		}
 		s.accounts[a.SystemID] = a
+		if len(a.AllowedIPs) == 0 {
+			s.anyIP = true
+		}
+		s.nets = append(s.nets, a.AllowedIPs...)
+	}
+	var err error
+	if s.dummyHash, err = dummyHash(cfg.Accounts); err != nil {
+		return nil, fmt.Errorf("making the dummy password hash: %w", err)
 	}
 	lis, err := smpp.Listen(cfg.Addr)
 	if err != nil {
 		return nil, fmt.Errorf("listening on smpp.addr %s: %w", cfg.Addr, err)
 	}
+	lis.Log = s.log
 	s.lis = append(s.lis, lis)
 	if cfg.TLSAddr != "" {
 		if cfg.TLS == nil {
@@ -152,6 +208,7 @@ func New(cfg Config) (*Server, error) {
 			lis.Close()
 			return nil, fmt.Errorf("listening on smpp.tls_addr %s: %w", cfg.TLSAddr, err)
 		}
+		tl.Log = s.log
 		s.lis = append(s.lis, tl)
 	}
 	return s, nil
@@ -168,7 +225,8 @@ func (s *Server) TLSAddr() string {
 	return s.lis[1].Addr()
 }
 
-// Run serves until ctx ends, then unbinds every session.
+// Run serves until ctx ends or Close, then unbinds every session. No
+// accept error ends it (see smpp.Listener.Serve).
 func (s *Server) Run(ctx context.Context) error {
 	if s.cfg.Parts != nil {
 		sctx, stop := context.WithCancel(ctx)
@@ -189,7 +247,8 @@ func (s *Server) Run(ctx context.Context) error {
 	return first
 }
 
-// Close stops listening and unbinds every session.
+// Close stops listening, admits no more connections, unbinds every bound
+// session and closes the unbound ones.
 func (s *Server) Close() error {
 	first := false
 	for _, l := range s.lis {
@@ -202,11 +261,10 @@ func (s *Server) Close() error {
 	}
 	s.reasm.Stop()
 	s.mu.Lock()
-	var all []*bind
-	for _, bs := range s.binds {
-		for b := range bs {
-			all = append(all, b)
-		}
+	s.closing = true
+	var all []*conn
+	for c := range s.conns {
+		all = append(all, c)
 	}
 	s.mu.Unlock()
 	// All at once: a thousand binds whose peers do not answer unbind must
@@ -214,133 +272,89 @@ func (s *Server) Close() error {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	var wg sync.WaitGroup
-	for _, b := range all {
-		wg.Go(func() { _ = b.sess.Unbind(ctx) })
+	for _, c := range all {
+		if c.b.Load() == nil {
+			_ = c.sess.Close()
+			continue
+		}
+		wg.Go(func() { _ = c.sess.Unbind(ctx) })
 	}
 	wg.Wait()
 	return nil
 }
 
-func (s *Server) serve(conn net.Conn) {
-	var b *bind
-	var mu sync.Mutex
-	var sess *smpp.Session
-	remote := conn.RemoteAddr()
-	sess = smpp.NewSession(conn, smpp.SessionConfig{
+// serve runs one connection through the door (door.go), then serves it.
+func (s *Server) serve(nc net.Conn) {
+	c := newConn(nc)
+	c.sess = smpp.NewSession(nc, smpp.SessionConfig{
 		Name: "smpp-server", Log: s.log, Window: 64,
-		Handle: func(ctx context.Context, req *smpp.PDU) *smpp.PDU {
-			mu.Lock()
-			cur := b
-			mu.Unlock()
-			switch req.ID {
-			case smpp.BindTransceiver, smpp.BindReceiver, smpp.BindTransmitter:
-				resp, nb := s.bind(sess, req, cur, remote)
-				if nb != nil {
-					mu.Lock()
-					b = nb
-					mu.Unlock()
-				}
-				return resp
-			case smpp.SubmitSM, smpp.DataSM, smpp.DeliverSM:
-				respID := req.ID | 0x80000000
-				if cur == nil || cur.kind == smpp.BindReceiver {
-					return &smpp.PDU{ID: respID, Status: smpp.ESME_RINVBNDSTS}
-				}
-				if req.ID == smpp.DeliverSM && cur.acct.Role != RoleCarrier {
-					return &smpp.PDU{ID: respID, Status: smpp.ESME_RINVCMDID}
-				}
-				var sm smpp.SM
-				var err error
-				if req.ID == smpp.DataSM {
-					sm, err = smpp.ParseDataSM(req.Body)
-				} else {
-					sm, err = smpp.ParseSM(req.Body)
-				}
-				if err != nil {
-					return &smpp.PDU{ID: respID, Status: smpp.ESME_RSYSERR}
-				}
-				var st uint32
-				var id string
-				if cur.acct.Role == RoleCarrier {
-					st, id = s.fromCarrier(ctx, cur, &sm)
-				} else {
-					st, id = s.submit(ctx, cur, &sm)
-				}
-				if req.ID == smpp.DeliverSM {
-					id = "" // deliver_sm_resp's message_id is unused (SMPP 3.4 §4.6.2)
-				}
-				return &smpp.PDU{ID: respID, Status: st, Body: smpp.MessageIDBody(id)}
-			case smpp.QuerySM:
-				if cur == nil || cur.kind == smpp.BindReceiver || s.cfg.Lookup == nil || cur.acct.Role != RolePlatform {
-					return &smpp.PDU{ID: smpp.QuerySMResp, Status: smpp.ESME_RINVBNDSTS}
-				}
-				return s.query(ctx, cur, req)
-			case smpp.CancelSM, smpp.ReplaceSM, smpp.SubmitMulti:
-				// Not supported: a clear refusal, never a hang. A message
-				// is on its way (and archived) the moment it is accepted.
-				return &smpp.PDU{ID: req.ID | 0x80000000, Status: smpp.ESME_RINVCMDID}
-			}
-			return nil
-		},
+		Handle: func(ctx context.Context, req *smpp.PDU) *smpp.PDU { return s.handle(ctx, c, req) },
 	})
-	_ = sess.Run(context.Background())
-	mu.Lock()
-	if b != nil {
-		s.mu.Lock()
-		delete(s.binds[b.systemID], b)
-		s.mu.Unlock()
+	if why := s.admit(c); why != "" {
+		// Closed before a byte is read: nothing to learn from it.
+		s.warn.log(s.log, "SMPP connection refused", "remote", c.addr, "reason", why)
+		_ = nc.Close()
+		return
 	}
-	mu.Unlock()
+	// leave frees the bind slot: Run returns only after every handler,
+	// so no bind can be registered after it.
+	defer s.leave(c)
+	deadline := time.AfterFunc(s.cfg.BindTimeout, func() {
+		if c.b.Load() == nil {
+			s.warn.log(s.log, "SMPP connection closed", "remote", c.addr, "reason", "not bound within bind_timeout")
+			_ = c.sess.Close()
+		}
+	})
+	defer deadline.Stop()
+	_ = c.sess.Run(context.Background())
 }
 
-func (s *Server) bind(sess *smpp.Session, req *smpp.PDU, cur *bind, remote net.Addr) (*smpp.PDU, *bind) {
-	resp := &smpp.PDU{ID: req.ID | 0x80000000, Body: []byte("smsgw\x00")}
-	fail := func(st uint32, why, sys string) (*smpp.PDU, *bind) {
-		// Logged without the password, ever.
-		s.log.Warn("SMPP bind refused", "system_id", sys, "remote", hostOf(remote), "reason", why)
-		resp.Status = st
-		return resp, nil
-	}
-	if cur != nil {
-		return fail(smpp.ESME_RALYBND, "already bound", cur.systemID)
-	}
-	bd, err := smpp.ParseBind(req.Body)
-	if err != nil {
-		return fail(smpp.ESME_RBINDFAIL, "malformed bind", "")
-	}
-	a, ok := s.accounts[bd.SystemID]
-	if !ok {
-		return fail(smpp.ESME_RINVSYSID, "unknown system_id", bd.SystemID)
-	}
-	if bcrypt.CompareHashAndPassword([]byte(a.PasswordHash), []byte(bd.Password)) != nil {
-		return fail(smpp.ESME_RINVPASWD, "wrong password", bd.SystemID)
-	}
-	if len(a.AllowedIPs) > 0 {
-		ip := net.ParseIP(hostOf(remote))
-		if ip == nil || !slices.ContainsFunc(a.AllowedIPs, func(n *net.IPNet) bool { return n.Contains(ip) }) {
-			return fail(smpp.ESME_RBINDFAIL, "address not allowed", bd.SystemID)
+// handle answers a request on c.
+func (s *Server) handle(ctx context.Context, c *conn, req *smpp.PDU) *smpp.PDU {
+	cur := c.b.Load()
+	switch req.ID {
+	case smpp.BindTransceiver, smpp.BindReceiver, smpp.BindTransmitter:
+		return s.bind(ctx, c, req)
+	case smpp.SubmitSM, smpp.DataSM, smpp.DeliverSM:
+		respID := req.ID | 0x80000000
+		if cur == nil || cur.kind == smpp.BindReceiver {
+			return &smpp.PDU{ID: respID, Status: smpp.ESME_RINVBNDSTS}
 		}
+		if req.ID == smpp.DeliverSM && cur.acct.Role != RoleCarrier {
+			return &smpp.PDU{ID: respID, Status: smpp.ESME_RINVCMDID}
+		}
+		var sm smpp.SM
+		var err error
+		if req.ID == smpp.DataSM {
+			sm, err = smpp.ParseDataSM(req.Body)
+		} else {
+			sm, err = smpp.ParseSM(req.Body)
+		}
+		if err != nil {
+			return &smpp.PDU{ID: respID, Status: smpp.ESME_RSYSERR}
+		}
+		var st uint32
+		var id string
+		if cur.acct.Role == RoleCarrier {
+			st, id = s.fromCarrier(ctx, cur, &sm)
+		} else {
+			st, id = s.submit(ctx, cur, &sm)
+		}
+		if req.ID == smpp.DeliverSM {
+			id = "" // deliver_sm_resp's message_id is unused (SMPP 3.4 §4.6.2)
+		}
+		return &smpp.PDU{ID: respID, Status: st, Body: smpp.MessageIDBody(id)}
+	case smpp.QuerySM:
+		if cur == nil || cur.kind == smpp.BindReceiver || s.cfg.Lookup == nil || cur.acct.Role != RolePlatform {
+			return &smpp.PDU{ID: smpp.QuerySMResp, Status: smpp.ESME_RINVBNDSTS}
+		}
+		return s.query(ctx, cur, req)
+	case smpp.CancelSM, smpp.ReplaceSM, smpp.SubmitMulti:
+		// Not supported: a clear refusal, never a hang. A message
+		// is on its way (and archived) the moment it is accepted.
+		return &smpp.PDU{ID: req.ID | 0x80000000, Status: smpp.ESME_RINVCMDID}
 	}
-	maxBinds := a.MaxBinds
-	if maxBinds == 0 {
-		maxBinds = 4
-	}
-	nb := &bind{sess: sess, acct: a, systemID: a.SystemID, kind: req.ID, window: make(chan struct{}, cmp.Or(a.Window, 64))}
-	if a.Throughput > 0 {
-		nb.limiter = rate.NewLimiter(rate.Limit(a.Throughput), max(1, int(a.Throughput)))
-	}
-	s.mu.Lock()
-	if len(s.binds[a.SystemID]) >= maxBinds {
-		s.mu.Unlock()
-		return fail(smpp.ESME_RBINDFAIL, "too many binds", bd.SystemID)
-	}
-	if s.binds[a.SystemID] == nil {
-		s.binds[a.SystemID] = map[*bind]bool{}
-	}
-	s.binds[a.SystemID][nb] = true
-	s.mu.Unlock()
-	s.log.Info("SMPP bind", "system_id", a.SystemID, "as", smpp.CommandName(req.ID), "remote", hostOf(remote))
-	return resp, nb
+	return nil
 }
 
 func hostOf(a net.Addr) string {
@@ -475,6 +489,11 @@ func (s *Server) receiver(systemID string) *bind {
 	defer s.mu.Unlock()
 	var target *bind
 	for b := range s.binds[systemID] {
+		select {
+		case <-b.sess.Done():
+			continue // its connection is closing; leave removes it
+		default:
+		}
 		if b.receives() && (target == nil || len(b.window) < len(target.window)) {
 			target = b
 		}

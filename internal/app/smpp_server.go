@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net"
 	"time"
@@ -55,6 +56,8 @@ func (a *App) newSMPPServer() (*smppserver.Server, error) {
 	return smppserver.New(smppserver.Config{
 		Addr: a.cfg.SMPP.Addr, TLSAddr: a.cfg.SMPP.TLSAddr, TLS: tlsCfg,
 		Accounts: accounts, Ingress: a.Ingress, MaxBodyChars: a.cfg.HTTP.MaxBodyChars, Log: a.log,
+		MaxConnections: a.cfg.SMPP.MaxConnections, MaxConnectionsPerIP: a.cfg.SMPP.MaxConnectionsPerIP,
+		BindTimeout: a.cfg.SMPP.BindTimeout, BindFailures: a.cfg.SMPP.BindFailures, BindLockout: a.cfg.SMPP.BindLockout,
 		Parts:       &kvParts{bus: a.Bus, kv: a.Bus.KV(bus.BucketSMPPParts), codec: a.Ingress.Codec()},
 		PartTimeout: a.cfg.SMPP.PartTimeout,
 		CarrierIn: func(systemID string) smpp.Handler {
@@ -119,7 +122,16 @@ type serverCarrier struct {
 }
 
 func (c serverCarrier) Submit(ctx context.Context, m smpp.Submit) (smpp.SubmitResult, error) {
+	if m.BeforeWrite != nil {
+		if err := m.BeforeWrite(); err != nil {
+			return smpp.SubmitResult{}, err
+		}
+	}
 	ids, err := c.srv.SendText(ctx, c.systemID, m)
+	if errors.Is(err, smpp.ErrUnanswered) {
+		// Written, never answered: the carrier may have it; not resent.
+		return smpp.SubmitResult{MessageIDs: ids}, fmt.Errorf("%w: %w", smpp.ErrUnconfirmed, err)
+	}
 	if err != nil {
 		return smpp.SubmitResult{}, err
 	}
