@@ -217,6 +217,14 @@ func (s *mtStage) resume(ctx context.Context, m *sms.Message, name string) (r Re
 	}
 	switch ref.State {
 	case "", submitSent:
+		// Its receipt keys again too (idempotent), should a crash have
+		// stopped them.
+		keys, vals := correlation(m.ID, cmp.Or(ref.Carrier, name), ref.IDs)
+		for _, err := range s.ids.PutBatch(ctx, keys, vals) {
+			if err != nil {
+				return Result{Outcome: Retry, Delay: time.Second}, 0, false, true
+			}
+		}
 		ev := Event(m.ID, sms.StatusSent, "")
 		ev.CarrierIDs = ref.IDs
 		return Result{Events: append(evs, ev)}, 0, false, true
@@ -303,16 +311,26 @@ func (s *mtStage) submit(ctx context.Context, in *bus.Msg, j mtJob) (Result, []s
 		ev.CarrierIDs = res.MessageIDs
 		r.Events = append(r.Events, ev)
 	}
+	keys, vals := correlation(m.ID, j.name, res.MessageIDs)
 	v, _ := json.Marshal(state)
-	keys, vals := []string{submitKey(m.ID)}, [][]byte{v}
-	for i, id := range res.MessageIDs {
-		if id == "" {
+	// The outcome last: writes to one bucket land in order, so a crash that
+	// keeps it kept the correlation keys too.
+	return r, append(keys, submitKey(m.ID)), append(vals, v)
+}
+
+// correlation is the receipt keys of a submit: one per part the carrier
+// gave an id for ("c.<carrier>.<id>" -> message, part).
+func correlation(id sms.MessageID, carrier string, ids []string) ([]string, [][]byte) {
+	var keys []string
+	var vals [][]byte
+	for i, cid := range ids {
+		if cid == "" {
 			continue // a peer that gave no id cannot send a receipt against it
 		}
-		v, _ := json.Marshal(carrierRef{MessageID: m.ID, Part: i + 1, Parts: len(res.MessageIDs), Carrier: j.name})
-		keys, vals = append(keys, carrierKey(j.name, id)), append(vals, v)
+		v, _ := json.Marshal(carrierRef{MessageID: id, Part: i + 1, Parts: len(ids), Carrier: carrier})
+		keys, vals = append(keys, carrierKey(carrier, cid)), append(vals, v)
 	}
-	return r, keys, vals
+	return keys, vals
 }
 
 // forget removes the intent of a submit that never reached the carrier,
