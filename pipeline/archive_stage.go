@@ -18,25 +18,26 @@ import (
 // which is what delivery consumes (guarantee 2: nothing is transmitted
 // unarchived).
 //
-// Exactly one record per message (guarantee 5): a segment's reservation in
-// the archive log head keeps the FILTERED stream sequences of its messages
-// until their acks are confirmed (then release drops them; a confirmed ack
-// deletes the message from the work queue, so it cannot come back). A
-// redelivered message found there in a written segment is not written
-// again, only re-announced; one whose segment never got written (crash
-// between the reservation and the put) has that reservation sealed void and
-// is written anew. No KV write per message.
+// Exactly one record per message (guarantee 5): before a segment is
+// written, each of its message ids is mapped to the segment's key in the
+// archive_ids bucket, and every message is looked up there first —
+// whatever its delivery count. A message can come back as a new one: after
+// a kill -9 an INGRESS message whose ack had not reached the disk is
+// filtered again, and FILTERED (a work queue) no longer remembers the id
+// of a message it deleted, so the second copy has a new stream sequence.
+// A message whose mapped segment was written is only re-announced; one
+// whose segment never got written (crash between the map and the put) has
+// that reservation sealed void and is written anew.
 type archiveStage struct {
 	alog       *merklelog.Log
 	maxRecords int
 	maxAge     time.Duration
 	log        *slog.Logger
-	written    string // the segment the last batch wrote (handle, then release)
 }
 
 func (s *archiveStage) stage() Stage {
 	return Stage{Name: bus.ConsumerArchive, Stream: bus.StreamFiltered, Outputs: []string{bus.StreamArchived, bus.StreamEvents},
-		Handle: s.handle, Acked: s.release,
+		Handle: s.handle,
 		// Never give up on archiving: a store outage must hold messages
 		// back, not drop them.
 		Batch: s.maxRecords, MaxWait: s.maxAge, MaxAckPending: max(2*s.maxRecords, 4096)}
@@ -60,10 +61,9 @@ func (s *archiveStage) handle(ctx context.Context, batch []*bus.Msg) []Result {
 			Rec: archive.Record{Kind: archive.KindMessage, ID: m.ID, Message: m, ArchivedAt: now}})
 		msgs, at = append(msgs, m), append(at, i)
 	}
-	segs, written := s.alog.Archive(ctx, archive.SourceMessages, recs, now, func(key string, r *merklelog.Pending) {
+	segs, _ := s.alog.Archive(ctx, archive.SourceMessages, recs, now, func(key string, r *merklelog.Pending) {
 		r.Rec.Message.Segment = key
-	}, sameMessage)
-	s.written = written
+	}, nil)
 	for j, m := range msgs {
 		i := at[j]
 		if segs[j] == "" {
@@ -82,23 +82,4 @@ func (s *archiveStage) handle(ctx context.Context, batch []*bus.Msg) []Result {
 			Events: []sms.Event{Event(m.ID, sms.StatusArchived, "")}}
 	}
 	return res
-}
-
-// sameMessage: the stored record is the message's record.
-func sameMessage(stored, incoming *archive.Record) bool {
-	return stored.Kind == archive.KindMessage && incoming.Kind == archive.KindMessage && stored.ID == incoming.ID
-}
-
-// release drops the FILTERED sequences kept in the archive log head for
-// the segment just written, once the acks of its messages are confirmed:
-// those messages are deleted from the work queue and cannot come back.
-func (s *archiveStage) release(ctx context.Context) {
-	written := s.written
-	s.written = ""
-	if written == "" {
-		return
-	}
-	if err := s.alog.Release(ctx, written); err != nil {
-		s.log.Warn("releasing archived segment failed; it stays in the archive log head until its TTL", "segment", written, "err", err)
-	}
 }

@@ -239,7 +239,9 @@ func (s *mtStage) resume(ctx context.Context, m *sms.Message, name string) (r Re
 	}
 	if ref.Attempt >= 2 {
 		s.log.Warn("crashed again while resubmitting; not submitting a third time", "id", m.ID, "carrier", name)
-		return Result{Events: []sms.Event{Event(m.ID, sms.StatusUnconfirmed, "crashed_during_resubmit")}}, 0, false, true
+		// Both attempts may be at the carrier: say so, then that it ends here.
+		return Result{Events: []sms.Event{Event(m.ID, sms.StatusResubmitted, ""),
+			Event(m.ID, sms.StatusUnconfirmed, "crashed_during_resubmit")}}, 0, false, true
 	}
 	s.log.Warn("submit intent without an answer: the node crashed with this submit possibly on the wire; submitting once more", "id", m.ID, "carrier", name)
 	return Result{}, ref.Attempt + 1, true, false

@@ -99,7 +99,7 @@ func (l *Log) trim(ctx context.Context, size int64) error {
 	return l.updateHead(ctx, func(h *logHead) error {
 		keep := h.Segments[:0]
 		for _, e := range h.Segments {
-			if e.State == segOpen || e.First+int64(e.Count) > size || e.Pending && time.Since(e.At) < pendingTTL {
+			if e.State == segOpen || e.First+int64(e.Count) > size || e.Pending && time.Since(e.At) < pendingTTL && (e.Released.IsZero() || time.Since(e.Released) < l.releaseGrace) {
 				keep = append(keep, e)
 			}
 		}

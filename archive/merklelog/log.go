@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/smsgw/smsgw/archive"
@@ -69,6 +70,8 @@ type Log struct {
 	interval, heartbeat time.Duration
 	// tick is how often the checkpointer folds segments into the tree.
 	tick time.Duration
+	// releaseGrace: see logEntry.Released.
+	releaseGrace time.Duration
 }
 
 // Segment states in head.
@@ -102,7 +105,16 @@ type logEntry struct {
 	// folded into the tree, until the stage released it or pendingTTL.
 	Seqs    [][2]uint64 `json:"seqs,omitempty"`
 	Pending bool        `json:"pending,omitempty"`
+	// Released is when the stage said its acks were confirmed. The entry
+	// is still kept for releaseGrace: the server confirms an ack once it
+	// holds it in memory and writes consumer state a little later, so a
+	// kill -9 right after may hand the records out once more.
+	Released time.Time `json:"released,omitzero"`
 }
+
+// defaultReleaseGrace: how long a released entry still recognises
+// redelivered records (well above the server's consumer-state write delay).
+const defaultReleaseGrace = time.Minute
 
 // pendingTTL: how long a segment whose acks may have been lost is kept in
 // head to recognise its redelivered records.
@@ -163,7 +175,7 @@ func Open(cfg Config, st archive.Store, b Buckets, signer *archive.Signer, polic
 		retention: cfg.Retention, node: cfg.Node, log: log.With("component", "archive-log"),
 		putTimeout: 30 * time.Second, sealAfter: 3 * time.Minute,
 		interval: cfg.Interval, heartbeat: cfg.Heartbeat,
-		tick: min(time.Second, cfg.Interval/2),
+		tick: min(time.Second, cfg.Interval/2), releaseGrace: defaultReleaseGrace,
 	}, nil
 }
 
@@ -258,8 +270,8 @@ func (l *Log) reserve(ctx context.Context, key, source string, count int, at tim
 func (l *Log) Release(ctx context.Context, key string) error {
 	return l.updateHead(ctx, func(h *logHead) error {
 		for i := range h.Segments {
-			if s := &h.Segments[i]; s.Key == key && s.Pending {
-				s.Pending = false
+			if s := &h.Segments[i]; s.Key == key && s.Pending && s.Released.IsZero() {
+				s.Released = time.Now().UTC()
 				return nil
 			}
 		}
@@ -458,15 +470,18 @@ func readOriginal(ctx context.Context, st archive.Store, key string) ([]byte, st
 // known caches, per batch, what each segment key turned out to hold (true:
 // its records are archived), so that a redelivered batch of many records
 // of one segment costs one look each at head and the store.
-func (l *Log) archivedIn(ctx context.Context, dedupe string, known map[string]bool) (string, bool, error) {
-	ent, err := l.ids.Get(ctx, dedupe)
-	if sms.KindOf(err) == sms.NotFound {
+func (l *Log) archivedIn(ctx context.Context, dedupe string, known map[string]bool, mapped map[string]lookup) (string, bool, error) {
+	m, ok := mapped[dedupe]
+	if !ok {
+		m.key, m.err = l.mappedSegment(ctx, dedupe)
+	}
+	if m.err != nil {
+		return "", false, m.err
+	}
+	if m.key == "" {
 		return "", false, nil
 	}
-	if err != nil {
-		return "", false, err
-	}
-	key := string(ent.Value)
+	key := m.key
 	if ok, seen := known[key]; seen {
 		return key, ok, nil
 	}
@@ -476,6 +491,45 @@ func (l *Log) archivedIn(ctx context.Context, dedupe string, known map[string]bo
 	}
 	known[key] = ok
 	return key, ok, nil
+}
+
+type lookup struct {
+	key string
+	err error
+}
+
+// mappedSegment is the segment key dedupe is mapped to ("" for none).
+func (l *Log) mappedSegment(ctx context.Context, dedupe string) (string, error) {
+	ent, err := l.ids.Get(ctx, dedupe)
+	if sms.KindOf(err) == sms.NotFound {
+		return "", nil
+	}
+	if err != nil {
+		return "", err
+	}
+	return string(ent.Value), nil
+}
+
+// lookupMapped looks the dedupe keys of a batch up in the IDs bucket, 32 at
+// a time: every record of a stream is checked (see Pending.Redelivered), so
+// the lookups must not add up one after the other.
+func (l *Log) lookupMapped(ctx context.Context, keys []string) map[string]lookup {
+	out := make(map[string]lookup, len(keys))
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 32)
+	for _, k := range keys {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			key, err := l.mappedSegment(ctx, k)
+			mu.Lock()
+			out[k] = lookup{key, err}
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	return out
 }
 
 // segmentHolds reports whether segment key holds its records (written) or
@@ -544,6 +598,16 @@ func (l *Log) Archive(ctx context.Context, source string, recs []Pending, now ti
 	first := map[string]int{}
 	known := map[string]bool{}
 	seqc := &seqCache{segs: map[string]*archive.Segment{}}
+	var mapped map[string]lookup
+	if sameRecord == nil {
+		var keys []string
+		for _, r := range recs {
+			if r.Redelivered {
+				keys = append(keys, r.Dedupe)
+			}
+		}
+		mapped = l.lookupMapped(ctx, keys)
+	}
 	var fresh []int
 	var dups [][2]int
 	for i := range recs {
@@ -560,7 +624,7 @@ func (l *Log) Archive(ctx context.Context, source string, recs []Pending, now ti
 			if sameRecord != nil {
 				seg, ok, err = l.archivedBySeq(ctx, source, r, seqc, sameRecord)
 			} else {
-				seg, ok, err = l.archivedIn(ctx, r.Dedupe, known)
+				seg, ok, err = l.archivedIn(ctx, r.Dedupe, known, mapped)
 			}
 			if err != nil {
 				l.log.Warn("checking the archive for a redelivered record failed; will retry", "source", source, "id", r.Rec.ID, "err", err)
