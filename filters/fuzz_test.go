@@ -74,7 +74,7 @@ func refWindows(text string) (cards, ssns [][]int) {
 		}
 		plus := start > 0 && text[start-1] == '+' || ups[start]
 		notCard := refNotCard.MatchString(text[max(0, start-100):start]) // the context is short: no quadratic scan
-		validCard := func(d []byte) bool { return validCard(d) && !(notCard && len(d) <= 15) }
+		isCard := func(d []byte) bool { return refValidCard(d) && !(notCard && len(d) <= 15) }
 		if ibanish[start] {
 			continue // (the regexp reads the groups after an IBAN-like string as part of it)
 		}
@@ -87,7 +87,7 @@ func refWindows(text string) (cards, ssns [][]int) {
 		for _, s := range sizes {
 			datesLike = datesLike && (s <= 2 || s == 4)
 		}
-		if !plus && !datesLike && validCard(digits(all)) {
+		if !plus && !datesLike && isCard(digits(all)) {
 			cards = append(cards, all)
 		}
 		uniform := len(groups) >= 2 && len(all) > maxCardDigits && sizes[len(sizes)-1] <= 4
@@ -99,7 +99,7 @@ func refWindows(text string) (cards, ssns [][]int) {
 				continue
 			}
 			// (b) one group of 12-19 digits.
-			if validCard(digits(offs)) {
+			if isCard(digits(offs)) {
 				cards = append(cards, offs)
 			}
 			// (c) four groups of four, only at the start of a number printed in fours.
@@ -110,14 +110,14 @@ func refWindows(text string) (cards, ssns [][]int) {
 						w = append(w, h...)
 					}
 				}
-				if len(w) == 16 && validCard(digits(w)) {
+				if len(w) == 16 && isCard(digits(w)) {
 					cards = append(cards, w)
 				}
 			}
 			// (d) a 16-digit card glued to an expiry date.
 			if len(offs) == 20 {
 				d := digits(offs)
-				if m := int(d[16])*10 + int(d[17]); m >= 1 && m <= 12 && validCard(d[:16]) {
+				if m := int(d[16])*10 + int(d[17]); m >= 1 && m <= 12 && isCard(d[:16]) {
 					cards = append(cards, offs[:16])
 				}
 			}

@@ -7,7 +7,8 @@ import (
 	"testing"
 )
 
-// randomCard returns a random brand-valid, Luhn-valid card number.
+// randomCard returns a random brand-valid, Luhn-valid card number (the
+// check digit from the tests' own refLuhn, not the detector's).
 func randomCard(rng *rand.Rand) string {
 	b := brands[rng.IntN(len(brands))]
 	var lens []int
@@ -21,12 +22,7 @@ func randomCard(rng *rand.Rand) string {
 	for len(d) < n-1 {
 		d = append(d, byte('0'+rng.IntN(10)))
 	}
-	for c := byte('0'); c <= '9'; c++ {
-		if luhn(digitsOf(string(d) + string(c))) {
-			return string(append(d, c))
-		}
-	}
-	panic("unreachable")
+	return string(append(d, refLuhnDigit(string(d))))
 }
 
 // format groups a card the way people write it.
@@ -105,14 +101,7 @@ func TestLookAlikeRate(t *testing.T) {
 		}
 		return b.String()
 	}
-	luhnTail := func(s string) string {
-		for c := byte('0'); c <= '9'; c++ {
-			if luhn(digitsOf(s + string(c))) {
-				return s + string(c)
-			}
-		}
-		panic("unreachable")
-	}
+	luhnTail := func(s string) string { return s + string(refLuhnDigit(s)) }
 	gen := map[string]func() string{
 		"usps": func() string {
 			d := []string{"9400", "9205", "9361", "9407", "9303"}[rng.IntN(5)] + digits(18)
@@ -163,9 +152,9 @@ func TestLookAlikeRate(t *testing.T) {
 	}
 }
 
-// fixNotLuhn changes the last digit until s fails Luhn.
+// fixNotLuhn changes the last digit until s fails Luhn (refLuhn).
 func fixNotLuhn(s string) string {
-	for luhn(digitsOf(s)) {
+	for refLuhn(digitsOf(s)) {
 		s = s[:len(s)-1] + string('0'+(s[len(s)-1]-'0'+1)%10)
 	}
 	return s

@@ -43,9 +43,17 @@ func publish(t *testing.T, b *bus.Bus, n int) []string {
 // then stops it.
 func run(t *testing.T, b *bus.Bus, s Stage, done func() bool) {
 	t.Helper()
+	runN(t, b, s, 1, done)
+}
+
+// runN runs n instances of stage s on its one durable (n nodes) until done.
+func runN(t *testing.T, b *bus.Bus, s Stage, n int, done func() bool) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	errc := make(chan error, 1)
-	go func() { errc <- Run(ctx, b, s, quiet) }()
+	errc := make(chan error, n)
+	for range n {
+		go func() { errc <- Run(ctx, b, s, quiet) }()
+	}
 	deadline := time.Now().Add(30 * time.Second)
 	for !done() {
 		if time.Now().After(deadline) {
@@ -55,14 +63,17 @@ func run(t *testing.T, b *bus.Bus, s Stage, done func() bool) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	cancel()
-	if err := <-errc; err != nil {
-		t.Fatal(err)
+	for range n {
+		if err := <-errc; err != nil {
+			t.Fatal(err)
+		}
 	}
 }
 
 // A handler slower than AckWait never has its inputs handed out a second
-// time: every fetched input is kept in progress until it is settled, and
-// nothing is fetched that the handler is not given.
+// time — not to itself, not to another node on the same durable: every
+// fetched input is kept in progress until it is settled, and nothing is
+// fetched that the handler is not given.
 func TestSlowHandlerGetsEachInputOnce(t *testing.T) {
 	b := testenv.OpenBus(t)
 	ids := publish(t, b, 12)
@@ -86,7 +97,7 @@ func TestSlowHandlerGetsEachInputOnce(t *testing.T) {
 	// hands out redeliveries before new messages, so when it has been
 	// handled any second copy of an input would have been too.
 	var sentinel []string
-	run(t, b, s, func() bool {
+	runN(t, b, s, 2, func() bool {
 		mu.Lock()
 		defer mu.Unlock()
 		if handled < len(ids) {

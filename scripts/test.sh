@@ -19,13 +19,14 @@ if [ ! -x .bin/minio ] || [ "$(cat .bin/minio.version 2>/dev/null)" != "$MINIO_V
 fi
 export SMSGW_MINIO="$PWD/.bin/minio"
 
-# Interop peers we did not write: Kannel (Debian) and the npm smpp package.
-if ! command -v bearerbox >/dev/null || ! command -v smsbox >/dev/null; then
-	step "installing Kannel (apt-get install kannel)"
+# Interop peers we did not write: Kannel (Debian) and the npm smpp package;
+# strace, with which a test counts the embedded server's fsyncs (nats.sync_always).
+if ! command -v bearerbox >/dev/null || ! command -v smsbox >/dev/null || ! command -v strace >/dev/null; then
+	step "installing Kannel and strace (apt-get install kannel strace)"
 	SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo -n"
-	$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends kannel >/dev/null ||
-		{ $SUDO apt-get update -qq && $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends kannel >/dev/null; } ||
-		echo "could not install kannel; its interop test will fail under CI=true"
+	$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends kannel strace >/dev/null ||
+		{ $SUDO apt-get update -qq && $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends kannel strace >/dev/null; } ||
+		echo "could not install kannel/strace; their tests will fail under CI=true"
 fi
 if [ ! -d e2e/testdata/npm/node_modules/smpp ]; then
 	step "installing the npm smpp package (npm ci in e2e/testdata/npm)"

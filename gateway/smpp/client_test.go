@@ -417,6 +417,163 @@ func TestWindowWaitsForSlots(t *testing.T) {
 	}
 }
 
+// holdingSMSC is an SMSC that accepts a bind and then counts the
+// submit_sm it receives without answering any until told to.
+type holdingSMSC struct {
+	addr    string
+	release chan struct{} // one token answers one held submit_sm
+	mu      sync.Mutex
+	got     int
+	changed chan struct{}
+	sess    chan *smpp.Session
+}
+
+func startHoldingSMSC(t *testing.T) *holdingSMSC {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := &holdingSMSC{addr: ln.Addr().String(), release: make(chan struct{}, 4096), changed: make(chan struct{}), sess: make(chan *smpp.Session, 1)}
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		conn, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		var sess *smpp.Session
+		sess = smpp.NewSession(conn, smpp.SessionConfig{MaxInflight: 4096, Handle: func(ctx context.Context, req *smpp.PDU) *smpp.PDU {
+			switch req.ID {
+			case smpp.BindTransceiver, smpp.BindTransmitter, smpp.BindReceiver:
+				return &smpp.PDU{ID: req.ID | 0x80000000, Body: []byte("holding\x00")}
+			case smpp.SubmitSM:
+				h.mu.Lock()
+				h.got++
+				close(h.changed)
+				h.changed = make(chan struct{})
+				h.mu.Unlock()
+				select {
+				case <-h.release:
+				case <-stop:
+				}
+				return &smpp.PDU{ID: smpp.SubmitSMResp, Body: smpp.MessageIDBody("held")}
+			}
+			return nil
+		}})
+		h.sess <- sess
+		_ = sess.Run(context.Background())
+	})
+	t.Cleanup(func() {
+		close(stop)
+		ln.Close()
+		select {
+		case s := <-h.sess:
+			s.Close()
+		default:
+		}
+		wg.Wait()
+	})
+	return h
+}
+
+func (h *holdingSMSC) count() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.got
+}
+
+// waitCount waits until at least n submit_sm have arrived.
+func (h *holdingSMSC) waitCount(t *testing.T, n int) {
+	t.Helper()
+	deadline := time.After(30 * time.Second)
+	for {
+		h.mu.Lock()
+		got, ch := h.got, h.changed
+		h.mu.Unlock()
+		if got >= n {
+			return
+		}
+		select {
+		case <-ch:
+		case <-deadline:
+			t.Fatalf("%d submit_sm arrived, want %d", got, n)
+		}
+	}
+}
+
+// roundTrip sends enquire_link to the ESME and waits for its answer: on
+// one connection, whatever the ESME wrote before answering has arrived
+// by then.
+func (h *holdingSMSC) roundTrip(t *testing.T, s *smpp.Session) {
+	t.Helper()
+	resp, err := s.Request(ctx10(t), smpp.EnquireLink, nil)
+	if err != nil || resp.ID != smpp.EnquireLinkResp {
+		t.Fatalf("enquire_link: %+v %v", resp, err)
+	}
+}
+
+// TestWindowBoundsRequestsOnTheWire: with window W and a peer that does
+// not answer, exactly W submit_sm are on the wire however many texts are
+// waiting; each response lets exactly one more go; all go in the end.
+func TestWindowBoundsRequestsOnTheWire(t *testing.T) {
+	const window, waiting = 3, 40
+	smsc := startHoldingSMSC(t)
+	c := startClient(t, smsc.addr, newRecorder(), func(cfg *smpp.ClientConfig) {
+		cfg.Window = window
+		cfg.ResponseTimeout = 5 * time.Minute // a held request must not time out and free its slot
+	})
+	waitBound(t, c)
+	var sess *smpp.Session
+	select {
+	case sess = <-smsc.sess:
+		smsc.sess <- sess // for the cleanup
+	case <-time.After(10 * time.Second):
+		t.Fatal("no session at the SMSC")
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	var issued sync.WaitGroup
+	errs := make(chan error, window+waiting)
+	for i := range window + waiting {
+		issued.Add(1)
+		go func() {
+			issued.Done()
+			_, err := c.Submit(ctx, smpp.Submit{Src: "14155550100", Dst: "14155550199", Text: "text " + strings.Repeat("x", i%7)})
+			errs <- err
+		}()
+	}
+	issued.Wait()
+	smsc.waitCount(t, window)
+	smsc.roundTrip(t, sess)
+	smsc.roundTrip(t, sess)
+	if n := smsc.count(); n != window {
+		t.Fatalf("%d submit_sm on the wire with nothing answered, want the window: %d", n, window)
+	}
+
+	// One answer frees one slot: exactly one more.
+	smsc.release <- struct{}{}
+	smsc.waitCount(t, window+1)
+	smsc.roundTrip(t, sess)
+	smsc.roundTrip(t, sess)
+	if n := smsc.count(); n != window+1 {
+		t.Fatalf("%d submit_sm after one answer, want %d", n, window+1)
+	}
+
+	for range window + waiting - 1 {
+		smsc.release <- struct{}{}
+	}
+	for range window + waiting {
+		if err := <-errs; err != nil {
+			t.Errorf("submit: %v", err)
+		}
+	}
+	if n := smsc.count(); n != window+waiting {
+		t.Errorf("%d submit_sm in all, want %d", n, window+waiting)
+	}
+}
+
 func waitBound(t *testing.T, c *smpp.Client) {
 	t.Helper()
 	for i := 0; i < 500; i++ {
