@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -11,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/smsgw/smsgw/directory"
 	"github.com/smsgw/smsgw/internal/auth"
@@ -248,6 +250,12 @@ func (s *Server) decode(w http.ResponseWriter, r *http.Request, v any) ([]byte, 
 		}
 		return nil, sms.Wrap(sms.Invalid, "malformed_request", "could not read the request body", err)
 	}
+	// encoding/json would quietly turn bytes that are not UTF-8, and
+	// escaped lone surrogates, into U+FFFD: refuse them instead, naming
+	// the field they are in.
+	if off := badEncoding(body); off >= 0 {
+		return nil, &fieldError{err: sms.Errorf(sms.Invalid, "invalid_encoding", "request body must be UTF-8 text (no lone surrogates)"), field: jsonKeyBefore(body, off)}
+	}
 	dec := json.NewDecoder(strings.NewReader(string(body)))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
@@ -312,4 +320,71 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	enc := json.NewEncoder(w)
 	enc.SetEscapeHTML(false)
 	_ = enc.Encode(v)
+}
+
+// badEncoding returns the offset of the first byte that is not UTF-8, or
+// of an escaped surrogate (\uD800-\uDFFF) that is not half of a pair,
+// or -1.
+func badEncoding(b []byte) int {
+	for i := 0; i < len(b); {
+		r, n := utf8.DecodeRune(b[i:])
+		if r == utf8.RuneError && n <= 1 {
+			return i
+		}
+		if b[i] == '\\' && i+1 < len(b) {
+			if b[i+1] == 'u' {
+				if hi, ok := hex4(b, i+2); ok && hi >= 0xD800 && hi <= 0xDFFF {
+					lo, ok := -1, false
+					if i+7 < len(b) && b[i+6] == '\\' && b[i+7] == 'u' {
+						var v int
+						v, ok = hex4(b, i+8)
+						lo = v
+					}
+					if hi >= 0xDC00 || !ok || lo < 0xDC00 || lo > 0xDFFF {
+						return i
+					}
+					i += 12
+					continue
+				}
+			}
+			i += 2 // an escape: skip the escaped character (\\ or \")
+			continue
+		}
+		i += n
+	}
+	return -1
+}
+
+func hex4(b []byte, at int) (int, bool) {
+	if at+4 > len(b) {
+		return 0, false
+	}
+	v := 0
+	for _, c := range b[at : at+4] {
+		switch {
+		case c >= '0' && c <= '9':
+			v = v<<4 | int(c-'0')
+		case c >= 'a' && c <= 'f':
+			v = v<<4 | int(c-'a'+10)
+		case c >= 'A' && c <= 'F':
+			v = v<<4 | int(c-'A'+10)
+		default:
+			return 0, false
+		}
+	}
+	return v, true
+}
+
+// jsonKeyBefore names the object key whose value holds offset off of a
+// flat JSON object ("" when it cannot tell).
+func jsonKeyBefore(b []byte, off int) string {
+	colon := bytes.LastIndex(b[:off], []byte(`":`))
+	if colon < 0 {
+		return ""
+	}
+	start := bytes.LastIndexByte(b[:colon], '"')
+	if start < 0 {
+		return ""
+	}
+	return string(b[start+1 : colon])
 }

@@ -438,11 +438,13 @@ func TestSendMessageErrors(t *testing.T) {
 
 // The README documents invalid_encoding 400 for a body that is not UTF-8.
 func TestSendMessageInvalidEncoding(t *testing.T) {
-	t.Skip("production bug: encoding/json replaces invalid UTF-8 with U+FFFD before checkBody sees it, so invalid_encoding (README) is never answered and the text is accepted with replacement characters; see the report of issue 16")
 	e := newEnv(t)
 	for _, body := range [][]byte{
-		[]byte("{\"to\":\"" + customer + "\",\"body\":\"caf\xe9\"}"),    // Latin-1
-		[]byte("{\"to\":\"" + customer + "\",\"body\":\"a\xff\xfeb\"}"), // not UTF-8 at all
+		[]byte("{\"to\":\"" + customer + "\",\"body\":\"caf\xe9\"}"),          // Latin-1
+		[]byte("{\"to\":\"" + customer + "\",\"body\":\"a\xff\xfeb\"}"),       // not UTF-8 at all
+		[]byte("{\"to\":\"" + customer + "\",\"body\":\"x \\ud800 y\"}"),      // a lone high surrogate
+		[]byte("{\"to\":\"" + customer + "\",\"body\":\"x \\udc00\"}"),        // a lone low surrogate
+		[]byte("{\"to\":\"" + customer + "\",\"body\":\"nul \\u0000 here\"}"), // NUL
 	} {
 		r := e.do("POST", "/v1/messages", e.jane, body)
 		if code, _, field := r.apiError(t); r.status != 400 || code != "invalid_encoding" || field != "body" {
@@ -919,5 +921,15 @@ func TestStaffTokens(t *testing.T) {
 	}
 	if r := e.do("GET", "/v1/numbers", tok, nil); r.status != 403 {
 		t.Errorf("the compliance token listing numbers: %d, want 403", r.status)
+	}
+}
+
+// Escaped text that is valid (a surrogate pair, escaped quotes and
+// backslashes) is accepted.
+func TestSendMessageValidEscapes(t *testing.T) {
+	e := newEnv(t)
+	body := []byte("{\"to\":\"" + customer + "\",\"body\":\"smile \\ud83d\\ude00 \\\"quoted\\\" back\\\\slash caf\u00e9\"}")
+	if r := e.do("POST", "/v1/messages", e.jane, body); r.status != 202 {
+		t.Errorf("valid escapes: %d %s", r.status, r.body)
 	}
 }

@@ -326,8 +326,8 @@ func (s *Server) checkBody(body string) error {
 	if strings.TrimSpace(body) == "" {
 		return withField(sms.Errorf(sms.Invalid, "empty_body", "body must not be empty"), "body")
 	}
-	if !utf8.ValidString(body) {
-		return withField(sms.Errorf(sms.Invalid, "invalid_encoding", "body must be valid UTF-8"), "body")
+	if !utf8.ValidString(body) || strings.ContainsRune(body, 0) {
+		return withField(sms.Errorf(sms.Invalid, "invalid_encoding", "body must be valid UTF-8 text without NUL characters"), "body")
 	}
 	if n := utf8.RuneCountInString(body); n > s.cfg.MaxBodyChars {
 		return withField(sms.Errorf(sms.Invalid, "body_too_long", "body has %d characters; the limit is %d", n, s.cfg.MaxBodyChars), "body")
