@@ -3,6 +3,7 @@ package app
 import (
 	"cmp"
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -150,11 +151,14 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *App, err 
 		return nil, err
 	}
 	if cfg.Sandbox.Enabled {
-		if a.Sandbox, err = sandbox.New(sandbox.Config{Addr: cfg.Sandbox.Addr, SystemID: "smsgw", Password: "sandbox", Log: log}); err != nil {
+		// A password made for this start: the sandbox listens on a port
+		// anyone on the host can reach, and no credential is hard-coded.
+		pw := rand.Text()[:8] // SMPP passwords are at most 8 characters
+		if a.Sandbox, err = sandbox.New(sandbox.Config{Addr: cfg.Sandbox.Addr, SystemID: "smsgw", Password: pw, Log: log}); err != nil {
 			return nil, fmt.Errorf("starting sandbox carrier: %w", err)
 		}
 		a.carriers[SandboxCarrier] = smpp.NewClient(smpp.ClientConfig{
-			Name: SandboxCarrier, Addr: a.Sandbox.Addr(), SystemID: "smsgw", Password: "sandbox", Window: 256, Log: log,
+			Name: SandboxCarrier, Addr: a.Sandbox.Addr(), SystemID: "smsgw", Password: pw, Window: 256, Log: log,
 		}, pipeline.CarrierHandler(SandboxCarrier, a.Bus, a.Ingress, a.Directory, log))
 	}
 	for _, c := range cfg.Carriers {
