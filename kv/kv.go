@@ -26,3 +26,17 @@ type Bucket interface {
 	Delete(ctx context.Context, key string) error
 	Keys(ctx context.Context) ([]string, error)
 }
+
+// ValidToken reports whether s can be one token of a key (ids that become
+// keys: audit entry ids, matter ids): 1-128 letters, digits, - and _.
+func ValidToken(s string) bool {
+	if s == "" || len(s) > 128 {
+		return false
+	}
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_') {
+			return false
+		}
+	}
+	return true
+}

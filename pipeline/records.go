@@ -13,6 +13,7 @@ import (
 	"github.com/smsgw/smsgw/archive"
 	"github.com/smsgw/smsgw/archive/merklelog"
 	"github.com/smsgw/smsgw/internal/bus"
+	"github.com/smsgw/smsgw/kv"
 	"github.com/smsgw/smsgw/sms"
 )
 
@@ -165,7 +166,7 @@ func (j *Journal) Append(ctx context.Context, e archive.AuditEntry) (string, err
 		return "", sms.Errorf(sms.Invalid, "bad_audit_entry", "audit entry type %q (want %s or %s)", e.Type, archive.AuditAction, archive.AuditAssignment)
 	case e.Action == "" || e.Actor == "":
 		return "", sms.Errorf(sms.Invalid, "bad_audit_entry", "an audit entry needs an actor and an action")
-	case !ValidKVToken(e.ID):
+	case !kv.ValidToken(e.ID):
 		return "", sms.Errorf(sms.Invalid, "bad_audit_entry", "audit entry id %q: letters, digits, '-' and '_' only", e.ID)
 	}
 	data, err := json.Marshal(e)
@@ -176,18 +177,4 @@ func (j *Journal) Append(ctx context.Context, e archive.AuditEntry) (string, err
 		return "", fmt.Errorf("appending audit entry %s: %w", e.ID, err)
 	}
 	return e.ID, nil
-}
-
-// ValidKVToken reports whether s can be a KV key token: 1-128 letters,
-// digits, - and _.
-func ValidKVToken(s string) bool {
-	if s == "" || len(s) > 128 {
-		return false
-	}
-	for _, r := range s {
-		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_') {
-			return false
-		}
-	}
-	return true
 }

@@ -281,7 +281,7 @@ func (h *Holds) save(ctx context.Context, m archive.Matter) error {
 // Get returns a matter.
 func (h *Holds) Get(ctx context.Context, id string) (archive.Matter, error) {
 	var m archive.Matter
-	if !validToken(id) {
+	if !kv.ValidToken(id) {
 		return m, sms.Errorf(sms.NotFound, "hold_not_found", "no such matter")
 	}
 	e, err := h.kv.Get(ctx, "m."+id)
@@ -323,16 +323,3 @@ func idsHash(ids []string) string {
 
 // runHoldSync keeps this node's index in step with every matter (the
 // "held" search filter): matters live in KV, placed and released on any
-
-// validToken: a matter id usable in a KV key (1-128 letters, digits, - and _).
-func validToken(s string) bool {
-	if s == "" || len(s) > 128 {
-		return false
-	}
-	for _, r := range s {
-		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_') {
-			return false
-		}
-	}
-	return true
-}
