@@ -247,7 +247,9 @@ func (d *Directory) SetWebhook(ctx context.Context, id, url string) (Employee, e
 		return true, nil
 	})
 	if err == nil {
-		d.ev.emit(ctx, sms.StatusEmployeeUpdated, "", "webhook", map[string]string{"employee_id": id, "webhook": fmt.Sprint(url != "")})
+		// In full: where this employee's texts will be posted is what an
+		// auditor needs to know (URLs with credentials are refused).
+		d.ev.emit(ctx, sms.StatusEmployeeUpdated, "", "webhook", map[string]string{"employee_id": id, "webhook": fmt.Sprint(url != ""), "webhook_url": url})
 	}
 	return e, err
 }

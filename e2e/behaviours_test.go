@@ -149,7 +149,8 @@ func TestOneRoleTokens(t *testing.T) {
 
 // TestAdminChangesAuditedInArchive: an admin change (assigning a number,
 // setting a webhook) is an audit record in the archive: who, what, the
-// outcome — never the request body.
+// outcome, and for a webhook where texts will go (the URL in full) — never
+// the rest of a request body.
 func TestAdminChangesAuditedInArchive(t *testing.T) {
 	g := start(t, testConfig(t.TempDir()), nil)
 	adminOnly := g.mustCall(201, "POST", "/v1/tokens", g.Admin, map[string]any{"name": "it admin", "roles": []string{"admin"}})["token"].(string)
@@ -173,9 +174,15 @@ func TestAdminChangesAuditedInArchive(t *testing.T) {
 			t.Errorf("audit record %d = %+v, want %s with its 2xx status", i, got[i], w)
 		}
 	}
-	for _, e := range got {
-		data, _ := json.Marshal(e)
-		if strings.Contains(string(data), "hunter2") || strings.Contains(string(data), "hooks.example.com") {
+	for i, e := range got {
+		url := e.Params["webhook_url"]
+		switch {
+		case i == 3 && url != "https://hooks.example.com/in?key=hunter2":
+			t.Errorf("the webhook change's audit record %+v, want the URL in full", e)
+		case i != 3 && url != "":
+			t.Errorf("audit record %d names a webhook: %+v", i, e)
+		}
+		if data, _ := json.Marshal(e); strings.Contains(string(data), `"name":"Jane"`) {
 			t.Errorf("an audit record carries the request body: %s", data)
 		}
 	}

@@ -468,6 +468,9 @@ func (s *Server) createEmployee(w http.ResponseWriter, r *http.Request) {
 		s.failDir(w, r, err)
 		return
 	}
+	if req.WebhookURL != "" {
+		auditNote(w, "webhook_url", req.WebhookURL)
+	}
 	writeJSON(w, http.StatusCreated, empView(e, true))
 }
 
@@ -578,6 +581,7 @@ func (s *Server) setWebhook(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
+	auditNote(w, "webhook_url", req.URL) // in full: where this employee's texts will go
 	writeJSON(w, http.StatusOK, empView(e, true))
 }
 
@@ -596,6 +600,9 @@ func (s *Server) issueToken(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
+	auditNote(w, "token_name", tok.Name)
+	auditNote(w, "token_roles", strings.Join(tok.Roles, ","))
+	auditNote(w, "token_id", tokenID(tok))
 	writeJSON(w, http.StatusCreated, map[string]any{"token": plain, "employee_id": e.ID, "roles": tok.Roles, "created_at": tok.CreatedAt,
 		"note": "store this token now: only its hash is kept"})
 }

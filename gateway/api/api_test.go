@@ -3,6 +3,8 @@ package api_test
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"io"
@@ -797,10 +799,36 @@ func TestAdminChangesAudited(t *testing.T) {
 			t.Errorf("audit record %d = %+v, want %s by Ada with status %s", i, a[i], w.action, w.status)
 		}
 	}
-	for _, r := range a {
-		if data, _ := json.Marshal(r); strings.Contains(string(data), "s3cr3t") || strings.Contains(string(data), "hooks.example.com") {
-			t.Errorf("audit record carries the request body: %s", data)
-		}
+	// Where the employee's texts will go is recorded in full (issue 13: a
+	// webhook change used to be recorded as "webhook": "true").
+	if got := a[1].Params["webhook_url"]; got != "https://hooks.example.com/jane?token=s3cr3t" {
+		t.Errorf("webhook audit params %v, want the URL in full", a[1].Params)
+	}
+	if got := a[0].Params["webhook_url"]; got != "" {
+		t.Errorf("a number's audit record names a webhook: %v", a[0].Params)
+	}
+}
+
+// An issued token is audited by name, roles and id (a prefix of its hash),
+// never by its value.
+func TestTokenIssueAudited(t *testing.T) {
+	e := newEnv(t)
+	r := e.do("POST", "/v1/employees/jane/tokens", e.admin, map[string]string{})
+	if r.status != 201 {
+		t.Fatalf("issue token: %d %s", r.status, r.body)
+	}
+	plain, _ := r.json(t)["token"].(string)
+	a := e.audit.all()
+	if len(a) != 1 {
+		t.Fatalf("audit %+v, want one record", a)
+	}
+	p := a[0].Params
+	sum := sha256.Sum256([]byte(plain))
+	if p["token_name"] != "employee jane" || p["token_roles"] != "employee" || p["token_id"] != hex.EncodeToString(sum[:])[:12] {
+		t.Errorf("token audit params %v, want name, roles and the first 12 hex digits of the token's SHA-256", p)
+	}
+	if data, _ := json.Marshal(a[0]); plain == "" || strings.Contains(string(data), plain) {
+		t.Errorf("audit record carries the token: %s", data)
 	}
 }
 

@@ -344,6 +344,19 @@ func (s *Server) conversation(w http.ResponseWriter, r *http.Request) {
 type statusRecorder struct {
 	http.ResponseWriter
 	status int
+	params map[string]string // what the handler adds to the audit record
+}
+
+// auditNote adds k=v to the audit record of the admin action r is part of
+// (no-op outside one). Handlers say what changed, beyond the path: the
+// name and roles of an issued token, the webhook URL set.
+func auditNote(w http.ResponseWriter, k, v string) {
+	if rec, ok := w.(*statusRecorder); ok {
+		if rec.params == nil {
+			rec.params = map[string]string{}
+		}
+		rec.params[k] = v
+	}
 }
 
 func (s *statusRecorder) WriteHeader(code int) {
@@ -372,6 +385,9 @@ func (s *Server) auditAdmin(w http.ResponseWriter, r *http.Request, h http.Handl
 		Params: map[string]string{"status": strconv.Itoa(rec.status)}}
 	if q := r.URL.RawQuery; q != "" {
 		e.Params["query"] = q
+	}
+	for k, v := range rec.params {
+		e.Params[k] = v
 	}
 	// The change is done; an audit failure cannot undo it, so it is logged
 	// loudly (the change's own events are in the archive regardless).
@@ -413,6 +429,9 @@ func (s *Server) issueStaffToken(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
+	auditNote(w, "token_name", tok.Name)
+	auditNote(w, "token_roles", strings.Join(tok.Roles, ","))
+	auditNote(w, "token_id", tokenID(tok))
 	writeJSON(w, http.StatusCreated, map[string]any{"token": plain, "name": tok.Name, "roles": tok.Roles, "created_at": tok.CreatedAt,
 		"note": "store this token now: only its hash is kept"})
 }
@@ -545,4 +564,13 @@ func (s *Server) queryObject(ctx context.Context, query map[string]string) (*rea
 		return nil, err
 	}
 	return &q, nil
+}
+
+// tokenID names a token in audit records without revealing it: the first
+// 12 hex digits of its SHA-256 (the key it is stored under).
+func tokenID(t auth.Token) string {
+	if len(t.Hash) > 12 {
+		return t.Hash[:12]
+	}
+	return t.Hash
 }
