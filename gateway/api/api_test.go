@@ -557,7 +557,7 @@ func readmeRoutes(e *env, msgID, convID, matter string) []route {
 		{"PUT", "/v1/employees/jane/webhook", map[string]string{"url": "https://hooks.example.com/jane"}, "admin"},
 		{"POST", "/v1/employees/jane/tokens", map[string]string{}, "admin"},
 		{"POST", "/v1/sandbox/inbound", map[string]string{"from": customer, "to": bizNumber, "body": "hi"}, "admin"},
-		{"POST", "/v1/tokens", map[string]any{"name": "Eve", "roles": []string{"compliance"}}, "admin"},
+		{"POST", "/v1/tokens", map[string]any{"name": "Eve", "roles": []string{"admin"}}, "admin"},
 		{"GET", "/v1/compliance/messages?q=hello", nil, "compliance"},
 		{"GET", "/v1/compliance/messages/" + msgID, nil, "compliance"},
 		{"POST", "/v1/compliance/messages/" + msgID + "/reviews", map[string]string{"action": "flagged", "comment": "check"}, "compliance"},
@@ -935,7 +935,15 @@ func TestComplianceWriteErrors(t *testing.T) {
 // asked for; it works once, is shown once, and only its hash is kept.
 func TestStaffTokens(t *testing.T) {
 	e := newEnv(t)
-	r := e.do("POST", "/v1/tokens", e.admin, map[string]any{"name": "Eve (compliance)", "roles": []string{"compliance"}})
+	// Separation of duties: an admin-only token cannot make a compliance
+	// token (it would read every employee's messages through it).
+	for _, roles := range [][]string{{"compliance"}, {"admin", "compliance"}} {
+		r := e.do("POST", "/v1/tokens", e.admin, map[string]any{"name": "Mallory", "roles": roles})
+		if code, _, field := r.apiError(t); r.status != 403 || code != "compliance_requires_compliance" || field != "roles" {
+			t.Errorf("admin-only token minting %v: %d %s, want 403 compliance_requires_compliance on roles", roles, r.status, r.body)
+		}
+	}
+	r := e.do("POST", "/v1/tokens", e.both, map[string]any{"name": "Eve (compliance)", "roles": []string{"compliance"}})
 	if r.status != 201 {
 		t.Fatalf("issue: %d %s", r.status, r.body)
 	}

@@ -423,6 +423,13 @@ func (s *Server) issueStaffToken(w http.ResponseWriter, r *http.Request) {
 			s.fail(w, r, badParam("roles", "invalid_roles", "unknown role %q (admin or compliance; employee tokens come from /v1/employees/{id}/tokens)", role))
 			return
 		}
+		// Separation of duties: administering people and numbers does not
+		// let anyone read content. Only a compliance officer makes another.
+		if role == auth.RoleCompliance && !tokenOf(r.Context()).Has(auth.RoleCompliance) {
+			s.fail(w, r, withField(sms.Errorf(sms.Forbidden, "compliance_requires_compliance",
+				"only a compliance officer's token can issue a compliance token"), "roles"))
+			return
+		}
 	}
 	plain, tok, err := s.cfg.Tokens.Issue(r.Context(), req.Name, req.Roles, "")
 	if err != nil {
