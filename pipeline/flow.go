@@ -68,7 +68,7 @@ func Flow(d Deps) []Stage {
 
 	stages := []Stage{fs.stage(), as.stage(), mt.stage(), mo.stage()}
 	if d.SMPP != nil {
-		stages = append(stages, (&smppMOStage{srv: d.SMPP, log: log.With("stage", bus.ConsumerSMPPMO)}).stage())
+		stages = append(stages, (&smppMOStage{srv: d.SMPP, done: d.Bus.KV(bus.BucketSMPPReceipt), log: log.With("stage", bus.ConsumerSMPPMO)}).stage())
 	}
 	stages = append(stages, cs.stage(), ix.messagesStage(), ix.eventsStage(), rs.stage())
 	if d.SMPP != nil {

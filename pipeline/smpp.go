@@ -9,6 +9,7 @@ import (
 
 	"github.com/smsgw/smsgw/gateway/smpp"
 	"github.com/smsgw/smsgw/internal/bus"
+	"github.com/smsgw/smsgw/kv"
 	"github.com/smsgw/smsgw/sms"
 )
 
@@ -105,7 +106,15 @@ func (s *smppReceiptStage) receipt(ctx context.Context, in *bus.Msg) Result {
 // crash between the deliver_sm_resp and the ack repeats a text.
 type smppMOStage struct {
 	srv PlatformServer
-	log *slog.Logger
+	// done records, for a text that goes to several platforms, each one it
+	// reached ("mo.<id>.<system_id>"), so a retry for the others does not
+	// send it again to those that have it.
+	done kv.Bucket
+	log  *slog.Logger
+}
+
+func moDoneKey(id sms.MessageID, systemID string) string {
+	return "mo." + string(id) + "." + kvSafe(systemID)
 }
 
 func (s *smppMOStage) stage() Stage {
@@ -130,11 +139,24 @@ func (s *smppMOStage) handle(ctx context.Context, batch []*bus.Msg) []Result {
 		wg.Go(func() {
 			var failed error
 			for _, sys := range targets {
+				// Delivery state is per platform: one that has the text
+				// does not get it again while another is retried.
+				if len(targets) > 1 {
+					if _, err := s.done.Get(ctx, moDoneKey(m.ID, sys)); err == nil {
+						continue
+					}
+				}
 				sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 				_, err := s.srv.SendText(sctx, sys, smpp.Submit{Src: m.From.Digits(), Dst: m.To.Digits(), Text: m.Body})
 				cancel()
 				if err != nil {
 					failed = err
+					continue
+				}
+				if len(targets) > 1 {
+					if _, err := s.done.Put(ctx, moDoneKey(m.ID, sys), []byte("1")); err != nil {
+						s.log.Warn("recording an MO delivery to a platform failed; a retry may repeat it there", "id", m.ID, "system_id", sys, "err", err)
+					}
 				}
 			}
 			switch {

@@ -53,7 +53,7 @@ const (
 	BucketIdempotency = "idempotency"   // employee.sha256(key) -> message id + request hash
 	BucketCarrierIDs  = "carrier_ids"   // carrier.normalised id -> message id, part
 	BucketArchiveIDs  = "archive_ids"   // message id -> segment key holding its record
-	BucketSMPPReceipt = "smpp_receipts" // message id -> SMPP account awaiting its receipt
+	BucketSMPPReceipt = "smpp_receipts" // message id -> SMPP account awaiting its receipt; mo.<id>.<system_id> -> MO delivered to that platform
 	BucketSMPPParts   = "smpp_parts"    // group -> smppserver.PartGroup; group.seq -> part text (sealed with the ingress key)
 	BucketLegalHolds  = "legal_holds"   // m.<matter> -> archive.Matter; s.<hash of segment key> -> matters holding it
 	// Business numbers (issue 6).
