@@ -273,13 +273,22 @@ func TestCarrierFailureReceipt(t *testing.T) {
 	tok, _ := g.employee("jane.doe", bizNumber, "")
 	undeliv := g.mustCall(202, "POST", "/v1/messages", tok, map[string]string{"to": failing, "body": "your parcel is here"})["id"].(string)
 	ok := g.mustCall(202, "POST", "/v1/messages", tok, map[string]string{"to": customer, "body": "your parcel is here too"})["id"].(string)
-	m := g.waitStatus(undeliv, tok, "failed")
-	var seen []string
-	for _, e := range m["events"].([]any) {
-		ev := e.(map[string]any)
-		seen = append(seen, ev["status"].(string)+"("+detailOf(ev["detail"])+")")
+	g.waitStatus(undeliv, tok, "failed")
+	// The status can be indexed before the events that came earlier (the
+	// read model applies events in batches): wait for the whole history.
+	history := func() string {
+		var seen []string
+		for _, e := range g.mustCall(200, "GET", "/v1/messages/"+undeliv, tok, nil)["events"].([]any) {
+			ev := e.(map[string]any)
+			seen = append(seen, ev["status"].(string)+"("+detailOf(ev["detail"])+")")
+		}
+		return strings.Join(seen, " ")
 	}
-	if h := strings.Join(seen, " "); !strings.Contains(h, "sent()") || !strings.Contains(h, "failed(UNDELIV)") || strings.Contains(h, "delivered") {
+	eventually(t, "the history to hold sent and failed (UNDELIV)", func() bool {
+		h := history()
+		return strings.Contains(h, "sent()") && strings.Contains(h, "failed(UNDELIV)")
+	})
+	if h := history(); strings.Contains(h, "delivered") {
 		t.Errorf("history %s, want sent then failed (UNDELIV), never delivered", h)
 	}
 	g.waitStatus(ok, tok, "delivered")
