@@ -121,6 +121,13 @@ get-url = "%[7]s/mo?from=%%p&to=%%P&text=%%a"
 		return strings.Contains(sb.String(), "(online")
 	})
 	testenv.StartProcess(t, dir, smsbox, "-v", "1", confFile)
+	// smsbox opens its HTTP port before it has connected to bearerbox, and
+	// a sendsms in between makes it abort (gwlib/conn.c: lock_out:
+	// Assertion `conn != NULL'): wait for the connection first.
+	eventually(t, "smsbox connected to bearerbox", func() bool {
+		data, _ := os.ReadFile(filepath.Join(dir, "smsbox.log"))
+		return strings.Contains(string(data), "Connected to bearerbox")
+	})
 
 	// sendsms: Kannel's HTTP interface, as an application would use it.
 	q := url.Values{"username": {"tester"}, "password": {"s3nd3r"}, "from": {bizNumber[1:]}, "to": {customer[1:]},
